@@ -1,0 +1,1 @@
+"""Tables: column schema, reversible transformer, I/O."""

@@ -1,0 +1,528 @@
+"""Column schema: what kind of variable each column is, inferred or declared.
+
+The kind decides how a column is encoded (see :mod:`synthkit.tabular.transformer`):
+
+========== ==================================================================================
+kind        meaning
+========== ==================================================================================
+continuous  real-valued; mode-specific normalization
+mixed       continuous with point masses (a value repeated in a large share of rows, such as
+            0 in "Amount Past Due", paper 001 §6.5, or heaped round values); each point mass
+            is a mode of its own
+discrete    numeric with few distinct values (counts, or a float column with 10 values): a
+            category in all but name, modelled by one-hot and restored as numbers
+categorical text labels; one-hot, rare labels pooled
+boolean     two values such as True/False or yes/no
+datetime    dates or timestamps; modelled through numeric time at their resolution
+identifier  unique per row (customer numbers, UUIDs): excluded from modelling, regenerated
+            with the same shape on sampling
+constant    a single value (or all missing): excluded from modelling, reproduced as is
+========== ==================================================================================
+
+Missing values are a property of every column (`missing_rate`), not a kind.
+
+Users override any column with a metadata file (JSON or YAML) in synthkit's format, or
+SDV's single-table metadata JSON; see :func:`load_metadata`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthkit.errors import SynthkitError
+
+
+class ColumnKind(str, Enum):
+    """The kinds of column synthkit models; see the module docstring."""
+
+    CONTINUOUS = "continuous"
+    MIXED = "mixed"
+    DISCRETE = "discrete"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    IDENTIFIER = "identifier"
+    CONSTANT = "constant"
+
+
+#: Kinds whose values are numbers on a line (encoded by mode-specific normalization).
+NUMERIC_KINDS = frozenset({ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DATETIME})
+#: Kinds encoded as one-hot categories.
+CATEGORY_KINDS = frozenset({ColumnKind.DISCRETE, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN})
+
+#: Text spellings read as booleans (lower-cased pairs).
+_BOOLEAN_PAIRS = (
+    {"true", "false"},
+    {"yes", "no"},
+    {"y", "n"},
+    {"t", "f"},
+)
+
+#: Datetime formats tried, most specific first. Ambiguous day/month orders are resolved by
+#: which format parses every value; a tie goes to the earlier (ISO, then US) format.
+DATETIME_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%d-%b-%Y",
+    "%Y%m%d",
+)
+
+_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key)$|^id[_\s-]|identifier|number$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """Thresholds used to infer column kinds; every field has a default that suits most tables."""
+
+    #: A numeric column with at most this many distinct values may be discrete ...
+    max_discrete_levels: int = 20
+    #: ... when each value repeats on average at least this often (else it is continuous).
+    min_rows_per_level: float = 3.0
+    #: A value is a point mass if it holds at least this share of the non-missing rows ...
+    point_mass_min_share: float = 0.01
+    #: ... and at least this many rows ...
+    point_mass_min_count: int = 10
+    #: ... and at least this many times the median count of the column's distinct values.
+    point_mass_min_ratio: float = 20.0
+    #: At most this many point masses per column (the largest ones).
+    max_point_masses: int = 10
+    #: A text column is datetime if this share of its values parse with one format.
+    datetime_min_share: float = 0.9
+    #: A text column is numeric (stray text becomes missing) if this share parses as numbers.
+    numeric_min_share: float = 0.95
+    #: A column unique in at least this share of rows (and of at least `id_min_rows` rows)
+    #: is an identifier (strings) ...
+    id_min_unique_share: float = 0.95
+    id_min_rows: int = 20
+
+
+@dataclass
+class ColumnSpec:
+    """One column's kind and the facts about it that encoding needs."""
+
+    name: str
+    kind: ColumnKind
+    missing_rate: float = 0.0
+    n_unique: int = 0
+    #: Values with a point mass (mixed columns).
+    point_masses: list[float] = field(default_factory=list)
+    #: strftime format of a datetime column read from text (None: native datetimes).
+    datetime_format: str | None = None
+    #: Value of a constant column (None when the column is all missing).
+    constant_value: Any = None
+    #: Where the kind came from: "inferred" or "metadata".
+    source: str = "inferred"
+    #: Things the user should know about this column (stray text, unparseable dates ...).
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        d["constant_value"] = _jsonable(self.constant_value)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ColumnSpec:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        d["kind"] = ColumnKind(d["kind"])
+        return cls(**d)
+
+
+@dataclass
+class Schema:
+    """The columns of a table, in order."""
+
+    columns: list[ColumnSpec]
+    n_rows: int = 0
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in table order."""
+        return [c.name for c in self.columns]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the format :func:`load_metadata` reads back)."""
+        return {
+            "synthkit_schema": 1,
+            "n_rows": self.n_rows,
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+    def to_json(self) -> str:
+        """The schema as indented JSON."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Schema:
+        """Inverse of :meth:`to_dict`."""
+        return cls(columns=[ColumnSpec.from_dict(c) for c in d["columns"]], n_rows=d.get("n_rows", 0))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.generic,)):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+# ---------------------------------------------------------------------------------------
+# Inference
+# ---------------------------------------------------------------------------------------
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    metadata: dict[str, dict[str, Any]] | None = None,
+    options: InferenceOptions | None = None,
+) -> Schema:
+    """Infer each column's kind; `metadata` (column name → declared fields) overrides it.
+
+    `metadata` is what :func:`load_metadata` returns. Declared kinds are checked against the
+    data: a column declared continuous that holds text is an error naming the column.
+    """
+    opts = options or InferenceOptions()
+    metadata = metadata or {}
+    unknown = [name for name in metadata if name not in df.columns]
+    if unknown:
+        raise SynthkitError(f"metadata names column {unknown[0]!r}, which is not in the data")
+    if df.shape[1] == 0:
+        raise SynthkitError("the table has no columns")
+    columns = []
+    for name in df.columns:
+        declared = metadata.get(name)
+        if declared is not None:
+            columns.append(_declared_column(df[name], str(name), declared, opts))
+        else:
+            columns.append(infer_column(df[name], opts))
+    return Schema(columns=columns, n_rows=len(df))
+
+
+def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> ColumnSpec:
+    """Infer the kind of one column (see the module docstring for the rules)."""
+    opts = options or InferenceOptions()
+    name = str(s.name)
+    n = len(s)
+    nonnull = s.dropna()
+    missing_rate = float(1.0 - len(nonnull) / n) if n else 0.0
+    spec = ColumnSpec(name=name, kind=ColumnKind.CONSTANT, missing_rate=missing_rate)
+    if len(nonnull) == 0:
+        spec.notes.append("all values are missing; reproduced as missing")
+        return spec
+    n_unique = int(nonnull.nunique())
+    spec.n_unique = n_unique
+    if n_unique == 1:
+        spec.constant_value = _jsonable(nonnull.iloc[0])
+        return spec
+
+    if pd.api.types.is_bool_dtype(s.dtype):
+        spec.kind = ColumnKind.BOOLEAN
+        return spec
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        spec.kind = ColumnKind.DATETIME
+        return spec
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        _infer_numeric(spec, nonnull.astype(float), opts, integer_dtype=pd.api.types.is_integer_dtype(s.dtype))
+        return spec
+
+    text = nonnull.astype(str).str.strip()
+    if n_unique == 2 and set(text.str.lower().unique()) in _BOOLEAN_PAIRS:
+        spec.kind = ColumnKind.BOOLEAN
+        return spec
+
+    numbers = pd.to_numeric(text, errors="coerce")
+    numeric_share = float(numbers.notna().mean())
+    if numeric_share >= opts.numeric_min_share:
+        stray = text[numbers.isna()]
+        if len(stray):
+            spec.notes.append(
+                f"{len(stray)} non-numeric value(s) such as {stray.iloc[0]!r} in a numeric column are "
+                "treated as missing"
+            )
+            spec.missing_rate = float(1.0 - numbers.notna().sum() / n)
+        _infer_numeric(spec, numbers.dropna(), opts, integer_dtype=False)
+        return spec
+
+    fmt, share = detect_datetime_format(text)
+    if fmt is not None and share >= opts.datetime_min_share:
+        spec.kind = ColumnKind.DATETIME
+        spec.datetime_format = fmt
+        bad = int(round((1.0 - share) * len(text)))
+        if bad:
+            spec.notes.append(f"{bad} value(s) do not parse as dates ({fmt}) and are treated as missing")
+            spec.missing_rate = float(missing_rate + bad / n)
+        return spec
+    if fmt is not None and share >= 0.5:
+        spec.notes.append(
+            f"looks like dates ({fmt}) but {1 - share:.0%} of values do not parse; modelled as categorical"
+        )
+
+    if len(nonnull) >= opts.id_min_rows and n_unique >= opts.id_min_unique_share * len(nonnull):
+        spec.kind = ColumnKind.IDENTIFIER
+        if n_unique < len(nonnull):
+            spec.notes.append("nearly unique per row: treated as an identifier and regenerated")
+        return spec
+    spec.kind = ColumnKind.CATEGORICAL
+    return spec
+
+
+def _infer_numeric(spec: ColumnSpec, x: pd.Series, opts: InferenceOptions, *, integer_dtype: bool) -> None:
+    """Set the kind of a numeric column: identifier, discrete, mixed or continuous."""
+    n = len(x)
+    values = x.to_numpy(dtype=float)
+    n_unique = spec.n_unique
+    integer_valued = integer_dtype or bool(np.all(np.mod(values, 1) == 0))
+    if (
+        integer_valued
+        and n_unique == n
+        and n >= opts.id_min_rows
+        and (_ID_NAME.search(spec.name) or values.max() - values.min() + 1 <= 2 * n)
+    ):
+        # Unique integers over a dense range (1..n, account numbers): an index, not a quantity.
+        spec.kind = ColumnKind.IDENTIFIER
+        return
+    if n_unique <= opts.max_discrete_levels and n >= opts.min_rows_per_level * n_unique:
+        spec.kind = ColumnKind.DISCRETE
+        return
+    masses = detect_point_masses(values, opts)
+    if masses:
+        spec.kind = ColumnKind.MIXED
+        spec.point_masses = masses
+        return
+    spec.kind = ColumnKind.CONTINUOUS
+
+
+def detect_point_masses(values: np.ndarray, options: InferenceOptions | None = None) -> list[float]:
+    """Values repeated in a large share of rows, relative to how often values repeat at all.
+
+    A value is a point mass if it covers at least `point_mass_min_share` of the rows, at least
+    `point_mass_min_count` rows, and `point_mass_min_ratio` times the median count of distinct
+    values. The last condition keeps integer columns such as ages (every value repeats a
+    little) continuous, while 0 in a past-due amount or a heaped 0.80 in a ratio stand out.
+    """
+    opts = options or InferenceOptions()
+    uniq, counts = np.unique(values, return_counts=True)
+    if len(uniq) < 2:
+        return []
+    threshold = max(
+        opts.point_mass_min_share * len(values),
+        float(opts.point_mass_min_count),
+        opts.point_mass_min_ratio * float(np.median(counts)),
+    )
+    order = np.argsort(-counts, kind="stable")
+    masses = [float(uniq[i]) for i in order[: opts.max_point_masses] if counts[i] >= threshold]
+    # If the point masses cover (nearly) everything, there is no continuous part to model.
+    covered = counts[np.isin(uniq, masses)].sum() if masses else 0
+    if covered > len(values) - 2:
+        return []
+    return sorted(masses)
+
+
+def detect_datetime_format(text: pd.Series, sample_size: int = 2000) -> tuple[str | None, float]:
+    """Return the datetime format that parses most values of a text column, and that share."""
+    sample = text.iloc[:sample_size]
+    # Cheap pre-check: dates contain digits and a separator, and are not plain numbers.
+    if not sample.str.contains(r"\d", regex=True).mean() > 0.5:
+        return None, 0.0
+    best, best_share = None, 0.0
+    for fmt in DATETIME_FORMATS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        share = float(parsed.notna().mean())
+        if share > best_share:
+            best, best_share = fmt, share
+        if share == 1.0:
+            break
+    if best is None:
+        return None, 0.0
+    if len(text) > sample_size:
+        best_share = float(pd.to_datetime(text, format=best, errors="coerce").notna().mean())
+    return best, best_share
+
+
+# ---------------------------------------------------------------------------------------
+# Declared kinds (metadata)
+# ---------------------------------------------------------------------------------------
+
+#: SDV sdtypes → synthkit kinds. PII sdtypes (email, phone_number, ...) are identifiers:
+#: regenerated, never modelled.
+_SDV_SDTYPES: dict[str, ColumnKind] = {
+    "numerical": ColumnKind.CONTINUOUS,
+    "categorical": ColumnKind.CATEGORICAL,
+    "boolean": ColumnKind.BOOLEAN,
+    "datetime": ColumnKind.DATETIME,
+    "id": ColumnKind.IDENTIFIER,
+}
+
+_DECLARABLE = ("kind", "point_masses", "datetime_format")
+
+
+def load_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read a metadata file (JSON or YAML) into column name → declared fields.
+
+    Accepted formats:
+
+    * synthkit: ``{"columns": {"income": {"kind": "continuous"}, ...}}``, or a schema saved by
+      ``synthkit schema -o`` (``{"columns": [{"name": ..., "kind": ...}, ...]}``);
+    * SDV single-table metadata JSON (``{"columns": {"x": {"sdtype": "numerical"}}, ...}``),
+      or SDV multi-table metadata holding exactly one table.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise SynthkitError(f"{p}: no such metadata file")
+    text = p.read_text(encoding="utf-8-sig")
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text)
+        else:
+            raw = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any parse error is the user's file's fault
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SynthkitError(f"{p}: not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'JSON'} ({first})") from None
+    return parse_metadata(raw, source=str(p))
+
+
+def parse_metadata(raw: Any, source: str = "metadata") -> dict[str, dict[str, Any]]:
+    """Normalise a parsed metadata document (see :func:`load_metadata`)."""
+    if not isinstance(raw, dict):
+        raise SynthkitError(f"{source}: expected a mapping with a 'columns' entry")
+    if "tables" in raw:  # SDV multi-table metadata
+        tables = raw["tables"]
+        if not isinstance(tables, dict) or len(tables) != 1:
+            raise SynthkitError(f"{source}: holds {len(tables)} tables; synthkit models one table")
+        raw = next(iter(tables.values()))
+    cols = raw.get("columns")
+    if isinstance(cols, list):
+        cols = {c.get("name"): c for c in cols if isinstance(c, dict)}
+    if not isinstance(cols, dict):
+        raise SynthkitError(f"{source}: expected a 'columns' entry")
+    out: dict[str, dict[str, Any]] = {}
+    for name, fields in cols.items():
+        if not isinstance(fields, dict):
+            raise SynthkitError(f"{source}: column {name!r} must map to fields such as {{'kind': ...}}")
+        if "sdtype" in fields:
+            out[str(name)] = _from_sdv(str(name), fields, source)
+            continue
+        kind = fields.get("kind")
+        try:
+            ColumnKind(kind)
+        except ValueError:
+            allowed = ", ".join(k.value for k in ColumnKind)
+            raise SynthkitError(f"{source}: column {name!r} has unknown kind {kind!r} (use one of: {allowed})") from None
+        out[str(name)] = {k: fields[k] for k in _DECLARABLE if k in fields}
+    primary_key = raw.get("primary_key")
+    if isinstance(primary_key, str) and primary_key in out:
+        out[primary_key]["kind"] = ColumnKind.IDENTIFIER.value
+    return out
+
+
+def _from_sdv(name: str, fields: dict[str, Any], source: str) -> dict[str, Any]:
+    sdtype = str(fields["sdtype"])
+    kind = _SDV_SDTYPES.get(sdtype, ColumnKind.IDENTIFIER)  # PII sdtypes are regenerated
+    declared: dict[str, Any] = {"kind": kind.value}
+    if sdtype == "datetime" and fields.get("datetime_format"):
+        declared["datetime_format"] = fields["datetime_format"]
+    return declared
+
+
+def _declared_column(s: pd.Series, name: str, declared: dict[str, Any], opts: InferenceOptions) -> ColumnSpec:
+    """Build a column from its declared kind, checking the data agree."""
+    kind = ColumnKind(declared["kind"])
+    inferred = infer_column(s, opts)
+    spec = ColumnSpec(
+        name=name,
+        kind=kind,
+        missing_rate=inferred.missing_rate,
+        n_unique=inferred.n_unique,
+        source="metadata",
+        constant_value=inferred.constant_value,
+    )
+    nonnull = s.dropna()
+    if kind in (ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DISCRETE):
+        numbers = pd.to_numeric(nonnull, errors="coerce")
+        if numbers.isna().any():
+            bad = nonnull[numbers.isna()].iloc[0]
+            raise SynthkitError(f"column {name!r} is declared {kind.value} but holds text such as {bad!r}")
+        if kind is ColumnKind.MIXED:
+            masses = declared.get("point_masses")
+            spec.point_masses = sorted(float(v) for v in masses) if masses else detect_point_masses(
+                numbers.to_numpy(float), opts
+            )
+    elif kind is ColumnKind.DATETIME:
+        fmt = declared.get("datetime_format")
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            fmt = None
+        else:
+            text = nonnull.astype(str).str.strip()
+            if fmt is None:
+                fmt, _ = detect_datetime_format(text)
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else text.map(lambda _: pd.NaT)
+            if parsed.isna().any():
+                bad = text[parsed.isna()].iloc[0]
+                raise SynthkitError(
+                    f"column {name!r} is declared datetime but {bad!r} does not parse"
+                    + (f" with format {fmt!r}" if fmt else "")
+                )
+        spec.datetime_format = fmt
+    elif kind is ColumnKind.BOOLEAN and inferred.n_unique > 2:
+        raise SynthkitError(f"column {name!r} is declared boolean but has {inferred.n_unique} distinct values")
+    return spec
+
+
+def describe_schema(schema: Schema) -> list[dict[str, str]]:
+    """Rows for a human-readable table of the schema (name, kind, missing, details)."""
+    rows = []
+    for c in schema.columns:
+        details = []
+        if c.point_masses:
+            details.append("point masses at " + ", ".join(f"{v:g}" for v in c.point_masses))
+        if c.datetime_format:
+            details.append(f"format {c.datetime_format}")
+        if c.kind is ColumnKind.CONSTANT:
+            details.append(f"value {c.constant_value!r}")
+        details.extend(c.notes)
+        rows.append(
+            {
+                "column": c.name,
+                "kind": c.kind.value + (" (declared)" if c.source == "metadata" else ""),
+                "unique": str(c.n_unique),
+                "missing": f"{c.missing_rate:.1%}" if c.missing_rate else "",
+                "details": "; ".join(details),
+            }
+        )
+    return rows

@@ -1,0 +1,747 @@
+"""Reversible transformers: a DataFrame to a float matrix a model can learn, and back.
+
+Two transformers share one interface (`fit`, `transform`, `inverse_transform`, `spans`):
+
+* :class:`ModeSpecificTransformer` (default) — mode-specific normalization as in TVAE/CTGAN
+  (Xu et al. 2019; paper 001 §6.1). Each numeric column is modelled by a Dirichlet-process
+  Gaussian mixture (:mod:`synthkit.tabular.gmm`); a value becomes its normalised offset
+  within one mode, ``(x − μ_k) / (4 σ_k)``, plus a one-hot of the mode. Point masses of mixed
+  columns and missing values are modes of their own (offset 0), so a model reproduces them
+  at their rates through the same softmax. Categories are one-hot, with rare ones pooled.
+* :class:`MinMaxLogTransformer` — the paper's own pre-processing (paper 001 §6.2): log
+  transform of continuous columns, min–max scaling of every column to [0, 1]; on the way
+  back clip to [0, 1], round categoricals to the nearest code and undo the log. The paper's
+  Tables 1–2 were produced with it.
+
+Both learn and restore each numeric column's decimal precision, integer-ness and observed
+[min, max]; datetimes go through numeric time at their own resolution (days, seconds …)
+and come back in their original text format; identifiers are regenerated with the shape of
+the originals, constants reproduced. A ``Span`` lists what each block of output columns is,
+so models can attach the right output head and loss to it.
+"""
+
+from __future__ import annotations
+
+import string
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from synthkit.errors import SynthkitError
+from synthkit.tabular.gmm import GaussianModes, fit_modes_batch
+from synthkit.tabular.schema import CATEGORY_KINDS, NUMERIC_KINDS, ColumnKind, ColumnSpec, Schema, infer_schema
+
+#: Offsets are (x − μ) / (STD_MULTIPLIER · σ), as in CTGAN/TVAE, so ±4σ maps to ±1.
+STD_MULTIPLIER = 4.0
+
+#: Rows transformed per chunk: bounds the (rows × modes) temporaries on large tables.
+CHUNK_ROWS = 1 << 18
+
+SpanKind = Literal["offset", "modes", "categories", "value"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A block of output columns belonging to one input column.
+
+    kinds: ``offset`` (one real value, the normalised offset within the chosen mode),
+    ``modes`` (one-hot of the mode: Gaussian modes, then point masses, then missing),
+    ``categories`` (one-hot of the category, then the rare pool, then missing),
+    ``value`` (one real value in [0, 1], the min-max transformer's output).
+    """
+
+    column: str
+    kind: SpanKind
+    start: int
+    width: int
+
+
+# ---------------------------------------------------------------------------------------
+# Numbers: conversion to and from a float line, shared by both transformers
+# ---------------------------------------------------------------------------------------
+
+_TIME_UNITS: tuple[tuple[str, int], ...] = (
+    ("D", 86_400 * 10**9),
+    ("h", 3_600 * 10**9),
+    ("min", 60 * 10**9),
+    ("s", 10**9),
+    ("ms", 10**6),
+    ("us", 10**3),
+    ("ns", 1),
+)
+
+
+@dataclass
+class NumberLine:
+    """How a numeric or datetime column maps to floats and back.
+
+    Learns the decimal precision (possibly negative: values that are all multiples of 100
+    have precision −2), whether values are integers, the observed [min, max], and for
+    datetimes the time unit and text format.
+    """
+
+    spec: ColumnSpec
+    decimals: int | None = None
+    minimum: float = 0.0
+    maximum: float = 0.0
+    dtype: str = "float64"
+    time_unit: str | None = None
+
+    def to_float(self, s: pd.Series) -> np.ndarray:
+        """Column values as floats (NaN for missing and, in numeric columns, stray text)."""
+        if self.spec.kind is ColumnKind.DATETIME:
+            if self.spec.datetime_format and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+                t = pd.to_datetime(s.astype("string").str.strip(), format=self.spec.datetime_format, errors="coerce")
+            else:
+                t = pd.to_datetime(s, errors="coerce")
+            if getattr(t.dt, "tz", None) is not None:
+                t = t.dt.tz_convert(None)
+            ns = t.to_numpy(dtype="datetime64[ns]").view("int64").astype(float)
+            ns[t.isna().to_numpy()] = np.nan
+            if self.time_unit is None:
+                return ns
+            return ns / dict(_TIME_UNITS)[self.time_unit]
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            return s.to_numpy(dtype=float, na_value=np.nan)
+        return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    def fit(self, s: pd.Series) -> np.ndarray:
+        """Learn the line from a column; returns the column as floats."""
+        if self.spec.kind is ColumnKind.DATETIME:
+            ns = self.to_float(s)
+            finite = ns[np.isfinite(ns)].astype(np.int64)
+            self.time_unit = next(u for u, size in _TIME_UNITS if np.all(finite % size == 0))
+            self.dtype = "datetime64[ns]"
+            x = self.to_float(s)
+        else:
+            x = self.to_float(s)
+            if pd.api.types.is_integer_dtype(s.dtype):
+                self.dtype = "int64"
+        finite = x[np.isfinite(x)]
+        if len(finite) == 0:
+            raise SynthkitError(f"column {self.spec.name!r} has no numeric values to model")
+        self.minimum, self.maximum = float(finite.min()), float(finite.max())
+        self.decimals = _decimals(finite)
+        if self.dtype == "float64" and self.decimals is not None and self.decimals <= 0 and self.spec.missing_rate > 0:
+            # Integers with gaps: pandas read them as floats; restore them as nullable ints.
+            self.dtype = "Int64"
+        return x
+
+    def from_float(self, x: np.ndarray) -> pd.Series:
+        """Floats back to the column's values: clipped to [min, max], rounded, typed."""
+        missing = ~np.isfinite(x)
+        x = np.clip(np.where(missing, self.minimum, x), self.minimum, self.maximum)
+        if self.decimals is not None:
+            x = np.round(x, self.decimals)
+        if self.spec.kind is ColumnKind.DATETIME:
+            size = dict(_TIME_UNITS)[self.time_unit or "ns"]
+            ns = np.round(x).astype(np.int64) * size
+            t = pd.Series(ns.view("datetime64[ns]"), name=self.spec.name)
+            t[missing] = pd.NaT
+            if self.spec.datetime_format:
+                text = t.dt.strftime(self.spec.datetime_format).astype(object)
+                text[missing] = np.nan
+                return text.rename(self.spec.name)
+            return t
+        if self.dtype == "int64" and not missing.any():
+            return pd.Series(x.astype(np.int64), name=self.spec.name)
+        if self.dtype in ("int64", "Int64"):
+            return pd.Series(pd.array(np.where(missing, 0, x).astype(np.int64), dtype="Int64"), name=self.spec.name).mask(
+                missing
+            )
+        x[missing] = np.nan
+        return pd.Series(x, name=self.spec.name)
+
+
+def _decimals(x: np.ndarray, lowest: int = -6, highest: int = 10) -> int | None:
+    """The fewest decimals (from −6: multiples of 10⁶) that represent every value exactly."""
+    sample = x if len(x) <= 100_000 else x[:: len(x) // 100_000 + 1]
+    for d in range(lowest, highest + 1):
+        if np.array_equal(np.round(sample, d), sample) and np.array_equal(np.round(x, d), x):
+            return d
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Categories, identifiers and constants, shared by both transformers
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryMap:
+    """Category values ↔ integer codes; rare categories pooled and redrawn by frequency.
+
+    A category seen fewer than `min_count` times, or beyond the `max_categories` most
+    frequent, joins a pool when the pool would hold at least two: on the way back a pooled
+    code draws one of the pool's categories in proportion to their training frequencies.
+    Pooling keeps one-hot blocks small and keeps one-off labels — a re-identification risk —
+    from being learned row by row. Missing values get a code of their own.
+    """
+
+    spec: ColumnSpec
+    min_count: int = 5
+    max_categories: int = 200
+    categories: list[Any] = field(default_factory=list)
+    pool: list[Any] = field(default_factory=list)
+    pool_probs: list[float] = field(default_factory=list)
+    has_missing: bool = False
+    dtype: str = "object"
+
+    def fit(self, s: pd.Series) -> None:
+        """Learn the categories of a column."""
+        self.has_missing = bool(s.isna().any())
+        self.dtype = str(s.dtype)
+        counts = s.value_counts(dropna=True, sort=False)
+        # Most frequent first; ties in a stable, type-independent order.
+        order = sorted(range(len(counts)), key=lambda i: (-int(counts.iloc[i]), str(counts.index[i])))
+        values = [counts.index[i] for i in order]
+        freq = np.array([int(counts.iloc[i]) for i in order])
+        rare = (freq < self.min_count) | (np.arange(len(freq)) >= self.max_categories)
+        if rare.sum() >= 2:
+            self.categories = [v for v, r in zip(values, rare) if not r]
+            self.pool = [v for v, r in zip(values, rare) if r]
+            self.pool_probs = (freq[rare] / freq[rare].sum()).tolist()
+        else:
+            self.categories = values
+
+    @property
+    def n_codes(self) -> int:
+        """Number of codes: categories, the pool if any, missing if any."""
+        return len(self.categories) + bool(self.pool) + self.has_missing
+
+    def encode(self, s: pd.Series) -> np.ndarray:
+        """Codes for a column. Values unseen in training join the pool if there is one,
+        else the most frequent category; missing values take the missing code."""
+        index = pd.Index(self.categories)
+        codes = index.get_indexer(s)
+        unseen = codes < 0
+        if self.pool:
+            pooled = pd.Index(self.pool).get_indexer(s) >= 0
+            codes[pooled] = len(self.categories)
+            unseen &= ~pooled
+            codes[unseen] = len(self.categories)
+        else:
+            codes[unseen] = 0
+        if self.has_missing:
+            codes[s.isna().to_numpy()] = self.n_codes - 1
+        return codes
+
+    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        """Codes back to values, pooled codes drawn from the pool."""
+        values = np.empty(len(codes), dtype=object)
+        known = codes < len(self.categories)
+        values[known] = np.array(self.categories, dtype=object)[codes[known]]
+        missing = np.zeros(len(codes), dtype=bool)
+        if self.pool:
+            pooled = codes == len(self.categories)
+            draws = rng.choice(len(self.pool), size=int(pooled.sum()), p=self.pool_probs)
+            values[pooled] = np.array(self.pool, dtype=object)[draws]
+        if self.has_missing:
+            missing = codes == self.n_codes - 1
+            values[missing] = np.nan
+        out = pd.Series(values, name=self.spec.name)
+        if missing.any():
+            if self.dtype.startswith(("int", "Int")):
+                return out.astype("Int64")
+            if self.dtype == "bool":
+                return out.astype("boolean")
+            if self.dtype.startswith("float"):
+                return out.astype(float)
+            return out
+        try:
+            return out.astype(self.dtype)
+        except (TypeError, ValueError):
+            return out
+
+
+@dataclass
+class Regenerated:
+    """Identifier and constant columns: not modelled, produced fresh on sampling.
+
+    Identifiers keep the shape of the originals (``CUST-004217`` → ``CUST-918305``: digits
+    for digits, letters for letters, punctuation kept; UUIDs as new random UUIDs; integers
+    as distinct integers over the observed range) and are unique within a sample. No
+    original identifier is copied.
+    """
+
+    spec: ColumnSpec
+    template: str = ""
+    is_uuid: bool = False
+    integer_range: tuple[int, int] | None = None
+    dtype: str = "object"
+
+    def fit(self, s: pd.Series) -> None:
+        """Learn the shape of the column's values."""
+        self.dtype = str(s.dtype)
+        if self.spec.kind is not ColumnKind.IDENTIFIER:
+            return
+        nonnull = s.dropna()
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            self.integer_range = (int(nonnull.min()), int(nonnull.max()))
+            return
+        text = nonnull.astype(str)
+        if text.str.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").all():
+            self.is_uuid = True
+            return
+        shapes = text.map(_shape)
+        self.template = str(shapes.mode().iloc[0])
+
+    def generate(self, n: int, rng: np.random.Generator) -> pd.Series:
+        """`n` fresh values, missing at the column's training rate."""
+        name = self.spec.name
+        if self.spec.kind is ColumnKind.CONSTANT:
+            out = pd.Series([self.spec.constant_value] * n, name=name, dtype=object)
+        elif self.integer_range is not None:
+            lo, hi = self.integer_range
+            span = max(hi - lo + 1, 2 * n)
+            out = pd.Series(lo + rng.choice(span, size=n, replace=False), name=name)
+        elif self.is_uuid:
+            raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+            out = pd.Series([str(uuid.UUID(bytes=r.tobytes(), version=4)) for r in raw], name=name)
+        else:
+            out = pd.Series(_fill_template(self.template, n, rng), name=name)
+        if self.spec.missing_rate > 0:
+            missing = rng.random(n) < self.spec.missing_rate
+            if self.spec.constant_value is None and self.spec.kind is ColumnKind.CONSTANT:
+                missing[:] = True
+            out = out.astype(object).mask(missing)
+        if self.spec.kind is ColumnKind.CONSTANT and (out.notna().all() or out.isna().all()):
+            try:
+                out = out.astype(self.dtype)
+            except (TypeError, ValueError):
+                pass
+        return out
+
+
+def _shape(value: str) -> str:
+    return "".join("9" if c.isdigit() else "A" if c.isupper() else "a" if c.islower() else c for c in value)
+
+
+def _fill_template(template: str, n: int, rng: np.random.Generator) -> list[str]:
+    """Unique strings of a shape: 9 → digit, A → upper-case letter, a → lower-case letter."""
+    alphabets = {"9": string.digits, "A": string.ascii_uppercase, "a": string.ascii_lowercase}
+    variable = [i for i, c in enumerate(template) if c in alphabets]
+    capacity = float(np.prod([len(alphabets[template[i]]) for i in variable])) if variable else 1.0
+    if capacity < n:
+        # Not enough room for n distinct values: widen with a numeric suffix.
+        template += "-" + "9" * (len(str(n)) + 1)
+        variable = [i for i, c in enumerate(template) if c in alphabets]
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        need = n - len(out)
+        chars = np.array([list(template)] * need, dtype="<U1")
+        for i in variable:
+            alphabet = np.array(list(alphabets[template[i]]))
+            chars[:, i] = alphabet[rng.integers(0, len(alphabet), size=need)]
+        for row in chars:
+            v = "".join(row)
+            if v not in seen:
+                seen.add(v)
+                out.append(v)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The transformers
+# ---------------------------------------------------------------------------------------
+
+
+class TabularTransformer(ABC):
+    """Common interface and bookkeeping of the reversible transformers."""
+
+    name: str = ""
+
+    def __init__(self, schema: Schema | None = None, *, seed: int = 0) -> None:
+        self.schema = schema
+        self.seed = seed
+        self.spans: list[Span] = []
+        self.columns: list[str] = []
+        self.n_rows_fitted = 0
+        self._regenerated: dict[str, Regenerated] = {}
+
+    @property
+    def output_dim(self) -> int:
+        """Width of the transformed matrix."""
+        return sum(s.width for s in self.spans)
+
+    def fit(self, df: pd.DataFrame) -> TabularTransformer:
+        """Learn the encoding of every column of `df` (schema inferred if not given)."""
+        if len(df) == 0:
+            raise SynthkitError("cannot fit a transformer on a table with no rows")
+        if self.schema is None:
+            self.schema = infer_schema(df)
+        missing = [c for c in self.schema.names if c not in df.columns]
+        if missing:
+            raise SynthkitError(f"column {missing[0]!r} of the schema is not in the data")
+        self.columns = list(self.schema.names)
+        self.n_rows_fitted = len(df)
+        self._regenerated = {}
+        for spec in self.schema.columns:
+            if spec.kind in (ColumnKind.IDENTIFIER, ColumnKind.CONSTANT):
+                reg = Regenerated(spec)
+                reg.fit(df[spec.name])
+                self._regenerated[spec.name] = reg
+        self._fit(df)
+        return self
+
+    def transform(self, df: pd.DataFrame, seed: int | None = None, dtype: type = np.float32) -> np.ndarray:
+        """Encode `df` as a matrix of width :attr:`output_dim`.
+
+        float32 (the default, what models consume) restores continuous values to within
+        about 1e-7 of a mode's ±4σ span; float64 restores them exactly to their decimals.
+        """
+        self._check_fitted()
+        missing = [c for c in self.columns if c not in df.columns and c not in self._regenerated]
+        if missing:
+            raise SynthkitError(f"column {missing[0]!r} is missing from the data to transform")
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        out = np.zeros((len(df), self.output_dim), dtype=dtype)
+        self._transform(df, out, rng)
+        return out
+
+    def inverse_transform(self, data: np.ndarray, seed: int | None = None) -> pd.DataFrame:
+        """Decode a matrix of width :attr:`output_dim` back to a DataFrame in the original
+        column order and types. One-hot blocks may hold probabilities or logits: the largest
+        entry wins."""
+        self._check_fitted()
+        data = np.asarray(data)
+        if data.ndim != 2 or data.shape[1] != self.output_dim:
+            raise SynthkitError(f"expected a matrix with {self.output_dim} columns, got shape {data.shape}")
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        decoded = self._inverse(data, rng)
+        for name, reg in self._regenerated.items():
+            decoded[name] = reg.generate(len(data), rng)
+        return pd.DataFrame({c: decoded[c].reset_index(drop=True) for c in self.columns})
+
+    def _check_fitted(self) -> None:
+        if not self.columns:
+            raise SynthkitError("the transformer is not fitted: call fit() first")
+
+    def _modelled(self) -> list[ColumnSpec]:
+        assert self.schema is not None
+        return [c for c in self.schema.columns if c.name not in self._regenerated]
+
+    @abstractmethod
+    def describe(self) -> list[dict[str, Any]]:
+        """Per column: kind, how it is encoded, and how many model columns it takes."""
+
+    @abstractmethod
+    def _fit(self, df: pd.DataFrame) -> None: ...
+
+    @abstractmethod
+    def _transform(self, df: pd.DataFrame, out: np.ndarray, rng: np.random.Generator) -> None: ...
+
+    @abstractmethod
+    def _inverse(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, pd.Series]: ...
+
+
+@dataclass
+class _NumericModes:
+    """Mode-specific normalization state of one numeric column."""
+
+    line: NumberLine
+    modes: GaussianModes | None = None
+    point_masses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    has_missing: bool = False
+
+    @property
+    def n_gaussian(self) -> int:
+        return 0 if self.modes is None else self.modes.n_modes
+
+    @property
+    def width(self) -> int:
+        return 1 + self.n_gaussian + len(self.point_masses) + self.has_missing
+
+
+class ModeSpecificTransformer(TabularTransformer):
+    """Mode-specific normalization (Xu et al. 2019; paper 001 §6.1); see the module docstring.
+
+    Parameters: `max_modes` (10) and `weight_threshold` (0.005) of the Dirichlet-process
+    mixture, as in CTGAN; `mode_assignment` "sample" draws each value's mode from its
+    posterior as CTGAN/TVAE do (offsets then follow each mode's full bell shape, which is what
+    the model's Gaussian offset head assumes), "argmax" takes the most probable mode;
+    `max_fit_rows` caps the rows (a seeded random subset) used to fit each mixture;
+    `min_category_count` and `max_categories` govern rare-category pooling (:class:`CategoryMap`).
+    """
+
+    name = "mode_specific"
+
+    def __init__(
+        self,
+        schema: Schema | None = None,
+        *,
+        max_modes: int = 10,
+        weight_threshold: float = 0.005,
+        mode_assignment: Literal["sample", "argmax"] = "sample",
+        max_fit_rows: int = 1_000_000,
+        min_category_count: int = 5,
+        max_categories: int = 200,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(schema, seed=seed)
+        if mode_assignment not in ("sample", "argmax"):
+            raise SynthkitError(f"mode_assignment must be 'sample' or 'argmax', not {mode_assignment!r}")
+        self.max_modes = max_modes
+        self.weight_threshold = weight_threshold
+        self.mode_assignment = mode_assignment
+        self.max_fit_rows = max_fit_rows
+        self.min_category_count = min_category_count
+        self.max_categories = max_categories
+        self._numeric: dict[str, _NumericModes] = {}
+        self._categories: dict[str, CategoryMap] = {}
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        rng = np.random.default_rng(self.seed)
+        self._numeric, self._categories = {}, {}
+        continuous_parts: list[np.ndarray] = []
+        for spec in self._modelled():
+            s = df[spec.name]
+            if spec.kind in NUMERIC_KINDS:
+                line = NumberLine(spec)
+                x = line.fit(s)
+                state = _NumericModes(line, has_missing=bool(np.isnan(x).any()))
+                masses = np.array(spec.point_masses, dtype=float)
+                # Only point masses actually present in the data are modes.
+                state.point_masses = masses[np.isin(masses, x)] if len(masses) else masses
+                part = x[np.isfinite(x) & ~np.isin(x, state.point_masses)]
+                if len(part) > self.max_fit_rows:
+                    part = rng.choice(part, size=self.max_fit_rows, replace=False)
+                continuous_parts.append(part)
+                self._numeric[spec.name] = state
+            elif spec.kind in CATEGORY_KINDS:
+                cmap = CategoryMap(spec, min_count=self.min_category_count, max_categories=self.max_categories)
+                cmap.fit(s)
+                self._categories[spec.name] = cmap
+        fitted = fit_modes_batch(
+            [p for p in continuous_parts if len(p)], max_modes=self.max_modes, weight_threshold=self.weight_threshold
+        )
+        it = iter(fitted)
+        for state, part in zip(self._numeric.values(), continuous_parts):
+            state.modes = next(it) if len(part) else None
+        self.spans = []
+        start = 0
+        for spec in self._modelled():
+            if spec.name in self._numeric:
+                state = self._numeric[spec.name]
+                self.spans.append(Span(spec.name, "offset", start, 1))
+                self.spans.append(Span(spec.name, "modes", start + 1, state.width - 1))
+                start += state.width
+            else:
+                width = self._categories[spec.name].n_codes
+                self.spans.append(Span(spec.name, "categories", start, width))
+                start += width
+
+    def _transform(self, df: pd.DataFrame, out: np.ndarray, rng: np.random.Generator) -> None:
+        for span in self.spans:
+            if span.kind == "offset":
+                state = self._numeric[span.column]
+                x = state.line.to_float(df[span.column])
+                for lo in range(0, len(x), CHUNK_ROWS):
+                    self._encode_numeric(state, x[lo : lo + CHUNK_ROWS], out[lo : lo + CHUNK_ROWS, span.start :], rng)
+            elif span.kind == "categories":
+                codes = self._categories[span.column].encode(df[span.column])
+                out[np.arange(len(codes)), span.start + codes] = 1.0
+
+    def _encode_numeric(self, state: _NumericModes, x: np.ndarray, out: np.ndarray, rng: np.random.Generator) -> None:
+        """Write offset and mode one-hot for a chunk of one numeric column into `out`."""
+        n = len(x)
+        mode = np.empty(n, dtype=np.int64)
+        offset = np.zeros(n)
+        missing = np.isnan(x)
+        masses = np.isin(x, state.point_masses) & ~missing
+        if len(state.point_masses):
+            mode[masses] = state.n_gaussian + np.searchsorted(state.point_masses, x[masses])
+        mode[missing] = state.width - 2  # last code (offset column excluded)
+        cont = ~(missing | masses)
+        if cont.any():
+            if state.modes is None:
+                raise SynthkitError(f"column {state.line.spec.name!r} has values outside its point masses")
+            xc = x[cont]
+            logp = state.modes.log_posterior(xc)
+            if self.mode_assignment == "argmax" or state.n_gaussian == 1:
+                k = logp.argmax(axis=1)
+            else:
+                p = np.exp(logp - logp.max(axis=1, keepdims=True))
+                cdf = np.cumsum(p, axis=1)
+                u = rng.random(len(xc)) * cdf[:, -1]
+                k = np.minimum((cdf < u[:, None]).sum(axis=1), state.n_gaussian - 1)
+            mode[cont] = k
+            offset[cont] = (xc - state.modes.means[k]) / (STD_MULTIPLIER * state.modes.stds[k])
+        out[:, 0] = offset
+        out[np.arange(n), 1 + mode] = 1.0
+
+    def _inverse(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, pd.Series]:
+        decoded: dict[str, pd.Series] = {}
+        for span in self.spans:
+            block = data[:, span.start : span.start + span.width]
+            if span.kind == "offset":
+                state = self._numeric[span.column]
+                offset = block[:, 0].astype(float)
+                mode = data[:, span.start + 1 : span.start + state.width].argmax(axis=1)
+                x = np.full(len(data), np.nan)
+                g = mode < state.n_gaussian
+                if g.any():
+                    assert state.modes is not None
+                    k = mode[g]
+                    x[g] = state.modes.means[k] + STD_MULTIPLIER * state.modes.stds[k] * offset[g]
+                pm = (mode >= state.n_gaussian) & (mode < state.n_gaussian + len(state.point_masses))
+                x[pm] = state.point_masses[mode[pm] - state.n_gaussian]
+                decoded[span.column] = state.line.from_float(x)
+            elif span.kind == "categories":
+                decoded[span.column] = self._categories[span.column].decode(block.argmax(axis=1), rng)
+        return decoded
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Per column: its encoding and width (modes found, point masses, categories, pool)."""
+        rows = []
+        assert self.schema is not None
+        for spec in self.schema.columns:
+            if spec.name in self._numeric:
+                st = self._numeric[spec.name]
+                detail = f"{st.n_gaussian} Gaussian mode(s)"
+                if len(st.point_masses):
+                    detail += f", {len(st.point_masses)} point mass(es)"
+                width = st.width
+            elif spec.name in self._categories:
+                cm = self._categories[spec.name]
+                detail = f"{len(cm.categories)} categories" + (f", {len(cm.pool)} pooled" if cm.pool else "")
+                width = cm.n_codes
+            else:
+                detail, width = "regenerated", 0
+            if (spec.name in self._numeric and self._numeric[spec.name].has_missing) or (
+                spec.name in self._categories and self._categories[spec.name].has_missing
+            ):
+                detail += ", missing"
+            rows.append({"column": spec.name, "kind": spec.kind.value, "encoding": detail, "width": width})
+        return rows
+
+
+class MinMaxLogTransformer(TabularTransformer):
+    """The paper's pre-processing (paper 001 §6.2): log, then min-max to [0, 1].
+
+    Numeric columns: ``y = log(x − min + 1)`` (the paper's log transform, shifted so that zero
+    and negative values are defined), then min-max scaled. Categorical columns: codes
+    0..K−1 min-max scaled to [0, 1]. Inverse: clip to [0, 1], de-normalise, round categorical
+    codes to the nearest integer, undo the log. Missing values, which the paper's data did
+    not have, get a 0/1 indicator column.
+    """
+
+    name = "minmax_log"
+
+    def __init__(self, schema: Schema | None = None, *, seed: int = 0) -> None:
+        super().__init__(schema, seed=seed)
+        self._lines: dict[str, NumberLine] = {}
+        self._log_range: dict[str, tuple[float, float]] = {}
+        self._categories: dict[str, CategoryMap] = {}
+        self._has_missing: dict[str, bool] = {}
+
+    def _fit(self, df: pd.DataFrame) -> None:
+        self._lines, self._log_range, self._categories, self._has_missing = {}, {}, {}, {}
+        self.spans = []
+        start = 0
+        for spec in self._modelled():
+            s = df[spec.name]
+            if spec.kind in NUMERIC_KINDS:
+                line = NumberLine(spec)
+                x = line.fit(s)
+                y = np.log(x[np.isfinite(x)] - line.minimum + 1.0)
+                self._lines[spec.name] = line
+                self._log_range[spec.name] = (float(y.min()), float(y.max()))
+                self._has_missing[spec.name] = bool(np.isnan(x).any())
+            else:
+                # No pooling: the paper's codes are the categories themselves.
+                cmap = CategoryMap(spec, min_count=0, max_categories=10**9)
+                cmap.fit(s.dropna())
+                # Codes follow the values' order, so that a count's neighbouring codes are
+                # neighbouring counts, as in the paper's min-max scaling of categoricals.
+                try:
+                    cmap.categories = sorted(cmap.categories)
+                except TypeError:
+                    cmap.categories = sorted(cmap.categories, key=str)
+                self._categories[spec.name] = cmap
+                self._has_missing[spec.name] = bool(s.isna().any())
+            self.spans.append(Span(spec.name, "value", start, 1))
+            start += 1
+            if self._has_missing[spec.name]:
+                self.spans.append(Span(spec.name, "value", start, 1))
+                start += 1
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Per column: kind, how it is encoded, and how many model columns it takes."""
+        assert self.schema is not None
+        rows = []
+        for spec in self.schema.columns:
+            if spec.name in self._regenerated:
+                detail, width = "regenerated", 0
+            else:
+                detail = "log, min-max" if spec.name in self._lines else (
+                    f"{len(self._categories[spec.name].categories)} codes, min-max"
+                )
+                width = 1 + self._has_missing[spec.name]
+                if self._has_missing[spec.name]:
+                    detail += ", missing indicator"
+            rows.append({"column": spec.name, "kind": spec.kind.value, "encoding": detail, "width": width})
+        return rows
+
+    def _transform(self, df: pd.DataFrame, out: np.ndarray, rng: np.random.Generator) -> None:
+        col = 0
+        for spec in self._modelled():
+            s = df[spec.name]
+            if spec.name in self._lines:
+                line = self._lines[spec.name]
+                x = line.to_float(s)
+                lo, hi = self._log_range[spec.name]
+                y = np.log(np.clip(x, line.minimum, line.maximum) - line.minimum + 1.0)
+                v = (y - lo) / (hi - lo) if hi > lo else np.zeros_like(y)
+                missing = np.isnan(x)
+            else:
+                cmap = self._categories[spec.name]
+                missing = s.isna().to_numpy()
+                codes = cmap.encode(s.fillna(cmap.categories[0])).astype(float)
+                v = codes / max(len(cmap.categories) - 1, 1)
+            out[:, col] = np.where(missing, 0.0, v)
+            col += 1
+            if self._has_missing[spec.name]:
+                out[:, col] = missing
+                col += 1
+
+    def _inverse(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, pd.Series]:
+        decoded: dict[str, pd.Series] = {}
+        col = 0
+        for spec in self._modelled():
+            v = np.clip(data[:, col].astype(float), 0.0, 1.0)
+            col += 1
+            missing = np.zeros(len(v), dtype=bool)
+            if self._has_missing[spec.name]:
+                missing = data[:, col] > 0.5
+                col += 1
+            if spec.name in self._lines:
+                line = self._lines[spec.name]
+                lo, hi = self._log_range[spec.name]
+                x = np.exp(lo + v * (hi - lo)) - 1.0 + line.minimum
+                x[missing] = np.nan
+                decoded[spec.name] = line.from_float(x)
+            else:
+                cmap = self._categories[spec.name]
+                codes = np.rint(v * max(len(cmap.categories) - 1, 1)).astype(np.int64)
+                values = cmap.decode(codes, rng)
+                decoded[spec.name] = values.astype(object).mask(missing) if missing.any() else values
+        return decoded
+
+
+TRANSFORMERS: dict[str, type[TabularTransformer]] = {
+    ModeSpecificTransformer.name: ModeSpecificTransformer,
+    MinMaxLogTransformer.name: MinMaxLogTransformer,
+}
+
+
+def build_transformer(name: str, schema: Schema | None = None, **options: Any) -> TabularTransformer:
+    """The transformer registered under `name` ("mode_specific" or "minmax_log")."""
+    if name not in TRANSFORMERS:
+        raise SynthkitError(f"unknown transformer {name!r} (use one of: {', '.join(TRANSFORMERS)})")
+    return TRANSFORMERS[name](schema, **options)
