@@ -257,29 +257,35 @@ def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> Colum
         _infer_numeric(spec, nonnull.astype(float), opts, integer_dtype=pd.api.types.is_integer_dtype(s.dtype))
         return spec
 
-    text = nonnull.astype(str).str.strip()
-    if n_unique == 2 and set(text.str.lower().unique()) in _BOOLEAN_PAIRS:
+    # Text checks run on the distinct values, weighted by their counts: a categorical column
+    # of a million rows has a handful of distinct strings.
+    raw_counts = nonnull.value_counts(sort=False)
+    counts = raw_counts.groupby(raw_counts.index.astype(str).str.strip(), sort=False).sum()
+    text = pd.Series(counts.index, dtype=object)
+    weights = counts.to_numpy(dtype=float)
+    if len(counts) == 2 and set(text.str.lower()) in _BOOLEAN_PAIRS:
         spec.kind = ColumnKind.BOOLEAN
         return spec
 
-    numbers = pd.to_numeric(text, errors="coerce")
-    numeric_share = float(numbers.notna().mean())
-    if numeric_share >= opts.numeric_min_share:
-        stray = text[numbers.isna()]
-        if len(stray):
+    parsed = pd.to_numeric(text, errors="coerce").notna().to_numpy()
+    if weights[parsed].sum() >= opts.numeric_min_share * weights.sum():
+        numbers = pd.to_numeric(nonnull.astype(str).str.strip(), errors="coerce")
+        if not parsed.all():
+            stray = counts[~parsed].sort_values(ascending=False)
             spec.notes.append(
-                f"{len(stray)} non-numeric value(s) such as {stray.iloc[0]!r} in a numeric column are "
+                f"{int(stray.sum())} non-numeric value(s) such as {stray.index[0]!r} in a numeric column are "
                 "treated as missing"
             )
             spec.missing_rate = float(1.0 - numbers.notna().sum() / n)
+            spec.n_unique = int(numbers.nunique())
         _infer_numeric(spec, numbers.dropna(), opts, integer_dtype=False)
         return spec
 
-    fmt, share = detect_datetime_format(text)
+    fmt, share = detect_datetime_format(text, weights)
     if fmt is not None and share >= opts.datetime_min_share:
         spec.kind = ColumnKind.DATETIME
         spec.datetime_format = fmt
-        bad = int(round((1.0 - share) * len(text)))
+        bad = int(round((1.0 - share) * len(nonnull)))
         if bad:
             spec.notes.append(f"{bad} value(s) do not parse as dates ({fmt}) and are treated as missing")
             spec.missing_rate = float(missing_rate + bad / n)
@@ -350,18 +356,26 @@ def detect_point_masses(values: np.ndarray, options: InferenceOptions | None = N
     return sorted(masses)
 
 
-def detect_datetime_format(text: pd.Series, sample_size: int = 2000) -> tuple[str | None, float]:
-    """Return the datetime format that parses most values of a text column, and that share."""
+def detect_datetime_format(
+    text: pd.Series, weights: np.ndarray | None = None, sample_size: int = 2000
+) -> tuple[str | None, float]:
+    """Return the datetime format that parses most values of a text column, and that share.
+
+    `weights` (optional) counts how often each value occurs, when `text` holds distinct values.
+    The format is chosen on the first `sample_size` values; the share is over all of them.
+    """
+    text = text.reset_index(drop=True)
+    w = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
     sample = text.iloc[:sample_size]
-    # Cheap pre-check: dates contain digits and a separator, and are not plain numbers.
+    # Cheap pre-check: dates contain digits.
     if not sample.str.contains(r"\d", regex=True).mean() > 0.5:
         return None, 0.0
     best, best_share = None, 0.0
     for fmt in DATETIME_FORMATS:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-        share = float(parsed.notna().mean())
+            ok = pd.to_datetime(sample, format=fmt, errors="coerce").notna().to_numpy()
+        share = float(w[: len(sample)][ok].sum() / w[: len(sample)].sum())
         if share > best_share:
             best, best_share = fmt, share
         if share == 1.0:
@@ -369,7 +383,8 @@ def detect_datetime_format(text: pd.Series, sample_size: int = 2000) -> tuple[st
     if best is None:
         return None, 0.0
     if len(text) > sample_size:
-        best_share = float(pd.to_datetime(text, format=best, errors="coerce").notna().mean())
+        ok = pd.to_datetime(text, format=best, errors="coerce").notna().to_numpy()
+        best_share = float(w[ok].sum() / w.sum())
     return best, best_share
 
 
