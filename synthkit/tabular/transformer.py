@@ -175,8 +175,9 @@ def _decimals(x: np.ndarray, lowest: int = -6, highest: int = 10) -> int | None:
 class CategoryMap:
     """Category values ↔ integer codes; rare categories pooled and redrawn by frequency.
 
-    A category seen fewer than `min_count` times, or beyond the `max_categories` most
-    frequent, joins a pool when the pool would hold at least two: on the way back a pooled
+    A category seen fewer than `min_count` times and in under `min_share` of the rows, or
+    beyond the `max_categories` most frequent, joins a pool when the pool would hold at
+    least two (the share condition keeps tiny tables from pooling everything): on the way back a pooled
     code draws one of the pool's categories in proportion to their training frequencies.
     Pooling keeps one-hot blocks small and keeps one-off labels — a re-identification risk —
     from being learned row by row. Missing values get a code of their own.
@@ -184,6 +185,7 @@ class CategoryMap:
 
     spec: ColumnSpec
     min_count: int = 5
+    min_share: float = 0.01
     max_categories: int = 200
     categories: list[Any] = field(default_factory=list)
     pool: list[Any] = field(default_factory=list)
@@ -200,7 +202,9 @@ class CategoryMap:
         order = sorted(range(len(counts)), key=lambda i: (-int(counts.iloc[i]), str(counts.index[i])))
         values = [counts.index[i] for i in order]
         freq = np.array([int(counts.iloc[i]) for i in order])
-        rare = (freq < self.min_count) | (np.arange(len(freq)) >= self.max_categories)
+        rare = ((freq < self.min_count) & (freq < self.min_share * freq.sum())) | (
+            np.arange(len(freq)) >= self.max_categories
+        )
         if rare.sum() >= 2:
             self.categories = [v for v, r in zip(values, rare) if not r]
             self.pool = [v for v, r in zip(values, rare) if r]

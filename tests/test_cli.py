@@ -1,0 +1,120 @@
+"""The command line, end to end on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from synthkit.cli import cli
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script as a user would."""
+    return subprocess.run(["synthkit", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_help_lists_commands() -> None:
+    res = run("--help")
+    assert res.returncode == 0
+    for word in ("datasets", "schema"):
+        assert word in res.stdout
+    assert run("datasets", "credit", "--help").returncode == 0
+
+
+def test_credit_dataset_end_to_end(tmp_path: Path) -> None:
+    out, factors = tmp_path / "credit.csv", tmp_path / "factors.csv"
+    res = run("datasets", "credit", "-n", "500", "--seed", "3", "-o", str(out), "--factors", str(factors))
+    assert res.returncode == 0, res.stderr
+    features = pd.read_csv(out)
+    truth = pd.read_csv(factors)
+    assert features.shape == (500, 19) and truth.shape == (500, 11)
+    again = tmp_path / "again.csv"
+    assert run("datasets", "credit", "-n", "500", "--seed", "3", "-o", str(again)).returncode == 0
+    assert out.read_bytes() == again.read_bytes()
+
+
+def test_schema_prints_saves_and_reloads(tmp_path: Path, runner: CliRunner) -> None:
+    data = tmp_path / "credit.csv"
+    assert runner.invoke(cli, ["datasets", "credit", "-n", "2000", "-o", str(data)]).exit_code == 0
+    schema_file = tmp_path / "schema.json"
+    res = runner.invoke(cli, ["schema", str(data), "-o", str(schema_file)])
+    assert res.exit_code == 0, res.output
+    assert "Amount Past Due" in res.output and "mixed" in res.output
+    saved = json.loads(schema_file.read_text())
+    kinds = {c["name"]: c["kind"] for c in saved["columns"]}
+    assert kinds["Amount Past Due"] == "mixed" and kinds["Credit Inquiry_3m"] == "discrete"
+    res = runner.invoke(cli, ["schema", str(data), "--metadata", str(schema_file)])
+    assert res.exit_code == 0 and "(declared)" in res.output
+
+
+def test_schema_check_encoding_reports_round_trip(tmp_path: Path, runner: CliRunner) -> None:
+    data = tmp_path / "credit.csv"
+    runner.invoke(cli, ["datasets", "credit", "-n", "1000", "-o", str(data)])
+    for name in ("mode_specific", "minmax_log"):
+        res = runner.invoke(cli, ["schema", str(data), "--check-encoding", "--transformer", name])
+        assert res.exit_code == 0, res.output
+        assert "100.0% exact" in res.output and "model columns" in res.output
+
+
+def _one_line_error(res: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = [line for line in res.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error:")
+    assert "Traceback" not in res.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_bad_files_give_one_line_errors(tmp_path: Path) -> None:
+    _one_line_error(run("schema", str(tmp_path / "nope.csv")), "nope.csv", "no such file")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    _one_line_error(run("schema", str(empty)), "empty.csv", "empty")
+    header = tmp_path / "header.csv"
+    header.write_text("a,b,c\n")
+    _one_line_error(run("schema", str(header)), "header.csv", "no data rows")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b\n1,2\n3,4,5,6\n")
+    _one_line_error(run("schema", str(ragged)), "ragged.csv", "malformed")
+    meta = tmp_path / "meta.json"
+    meta.write_text("{not json")
+    good = tmp_path / "good.csv"
+    good.write_text("a,b\n1,x\n2,y\n")
+    _one_line_error(run("schema", str(good), "--metadata", str(meta)), "meta.json", "JSON")
+    meta.write_text(json.dumps({"columns": {"b": {"kind": "continuous"}}}))
+    _one_line_error(run("schema", str(good), "--metadata", str(meta)), "'b'", "continuous")
+
+
+def test_nothing_half_written_on_error(tmp_path: Path) -> None:
+    header = tmp_path / "header.csv"
+    header.write_text("a,b\n")
+    target = tmp_path / "schema.json"
+    _one_line_error(run("schema", str(header), "-o", str(target)), "header.csv")
+    assert not target.exists()
+    _one_line_error(run("datasets", "credit", "-n", "10", "-o", str(tmp_path / "no" / "dir" / "x.csv")), "does not exist")
+    assert not (tmp_path / "no").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["header.csv"]
+
+
+def test_invalid_options_are_usage_errors() -> None:
+    res = run("datasets", "credit", "-n", "0", "-o", "x.csv")
+    assert res.returncode == 2 and "Invalid value" in res.stderr and "Traceback" not in res.stderr
+    res = run("schema", "x.csv", "--transformer", "magic")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_module_entry_point() -> None:
+    res = subprocess.run([sys.executable, "-m", "synthkit.cli", "--version"], capture_output=True, text=True)
+    assert res.returncode == 0 and "synthkit" in res.stdout
