@@ -1,0 +1,1 @@
+"""The core shared by the tabular and image tracks: objectives, layers, trainer, registry."""

@@ -1,0 +1,135 @@
+"""Objective terms shared by every method: reconstruction, KL, and the KL's decomposition.
+
+The average KL term of the ELBO decomposes (Chen et al. 2018, "Isolating Sources of
+Disentanglement in VAEs", Eq. 2; HFVAE, paper 002 §2, terms ② and ④)::
+
+    E_p(x) KL(q(z|x) ‖ p(z)) = I_q(x; z)                          index-code mutual information
+                             + KL(q(z) ‖ ∏_d q(z_d))               total correlation
+                             + Σ_d KL(q(z_d) ‖ p(z_d))             dimension-wise KL
+
+where q(z) = (1/N) Σ_n q(z | x_n) is the aggregate posterior over a data set of N rows.
+Each term needs log q(z) and log q(z_d) at the batch's samples, which are estimated from
+the minibatch:
+
+* minibatch-weighted sampling (MWS, Chen et al. 2018 §4.1)::
+
+      log q(z_i) ≈ logsumexp_j log q(z_i | x_j) − log M
+
+  A uniformly drawn batch of M out of N rows includes each row with probability M/N, so
+  the importance weight of every batch row is (1/N) / (M/N) = 1/M. Chen et al.'s printed
+  estimator (and their code) subtracts log(N M) instead: that shifts log q(z) by the
+  constant −log N, which leaves gradients unchanged but makes the reported MI too large
+  by log N and the TC by (D − 1) log N. synthkit reports these values (to people, in the
+  interpretability report), so it uses the unbiased weight.
+
+* minibatch-stratified sampling (MSS, Chen et al. 2018 App. C.2; the partially stratified
+  estimator of HFVAE §3.1)::
+
+      q̂(z_i) = (1/N) q(z_i | x_i) + (N − 1) / (N (M − 1)) Σ_{j≠i} q(z_i | x_j)
+
+  HFVAE's form is used: it includes the sample's own posterior with weight 1/N and treats
+  the other M − 1 rows as a sample of the remaining N − 1 data points. Chen et al.'s
+  appendix stratifies differently (one extra row weighted (N − M)/(N M)); both are
+  consistent, HFVAE's is symmetric in the batch and needs no special rows.
+
+Both are biased for small batches (Jensen) and consistent as M grows. MSS needs the size N
+of the training set (not of the batch, not of a validation split): it is a required
+argument, never inferred from the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+LOG_2PI = math.log(2 * math.pi)
+
+Estimator = Literal["mss", "mws"]
+
+
+def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Elementwise log N(z; mu, exp(logvar)) (no sum over dimensions)."""
+    return -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 * torch.exp(-logvar))
+
+
+def kl_normal_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Analytic KL(N(mu, exp(logvar)) ‖ N(0, I)) per row, summed over dimensions."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=-1)
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """z = mu + σ ε with ε ~ N(0, I) (Kingma & Welling 2014)."""
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def _log_weights(batch: int, dataset_size: int, estimator: Estimator, like: torch.Tensor) -> torch.Tensor:
+    """log of the (M × M) weights w_ij with q̂(z_i) = Σ_j w_ij q(z_i | x_j)."""
+    n, m = float(dataset_size), batch
+    if estimator == "mws":
+        return torch.full((m, m), -math.log(m), device=like.device, dtype=like.dtype)
+    if estimator != "mss":
+        raise ValueError(f"unknown estimator {estimator!r}")
+    if m == 1:
+        return torch.zeros((1, 1), device=like.device, dtype=like.dtype)
+    off = math.log((n - 1) / (n * (m - 1))) if n > 1 else -math.inf
+    w = torch.full((m, m), off, device=like.device, dtype=like.dtype)
+    w.fill_diagonal_(-math.log(n))
+    return w
+
+
+@dataclass
+class KLDecomposition:
+    """Batch means of the three KL terms (nats), and the log densities they came from."""
+
+    mutual_information: torch.Tensor
+    total_correlation: torch.Tensor
+    dimension_wise_kl: torch.Tensor
+
+    @property
+    def kl(self) -> torch.Tensor:
+        """Their sum: the estimated average KL(q(z|x) ‖ p(z))."""
+        return self.mutual_information + self.total_correlation + self.dimension_wise_kl
+
+
+def decompose_kl(
+    z: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    dataset_size: int,
+    estimator: Estimator = "mss",
+) -> KLDecomposition:
+    """Estimate index-code MI, total correlation and dimension-wise KL from one minibatch.
+
+    `z` are samples z_i ~ q(z | x_i) for the batch rows whose posteriors are N(mu_i,
+    exp(logvar_i)); the prior is N(0, I). `dataset_size` is N, the number of training rows.
+    """
+    if dataset_size < 1:
+        raise ValueError("dataset_size must be at least 1")
+    m = z.shape[0]
+    # log q(z_i | x_j) per dimension: (M, M, D)
+    log_qz_ij = gaussian_log_density(z[:, None, :], mu[None, :, :], logvar[None, :, :])
+    log_w = _log_weights(m, dataset_size, estimator, z)
+    log_qz = torch.logsumexp(log_w + log_qz_ij.sum(dim=2), dim=1)  # (M,)
+    log_qz_marginals = torch.logsumexp(log_w[:, :, None] + log_qz_ij, dim=1).sum(dim=1)  # (M,)
+    log_qz_given_x = gaussian_log_density(z, mu, logvar).sum(dim=1)
+    log_pz = gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z)).sum(dim=1)
+    return KLDecomposition(
+        mutual_information=(log_qz_given_x - log_qz).mean(),
+        total_correlation=(log_qz - log_qz_marginals).mean(),
+        dimension_wise_kl=(log_qz_marginals - log_pz).mean(),
+    )
+
+
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    """−log N(x; mean, exp(log_scale)²) per element (a Gaussian head with learned scale)."""
+    return 0.5 * LOG_2PI + log_scale + 0.5 * ((x - mean) * torch.exp(-log_scale)) ** 2
+
+
+def categorical_nll(target_onehot: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of a one-hot target under softmax(logits), per row."""
+    return -(target_onehot * F.log_softmax(logits, dim=-1)).sum(dim=-1)
