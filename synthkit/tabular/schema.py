@@ -27,6 +27,8 @@ SDV's single-table metadata JSON; see :func:`load_metadata`.
 
 from __future__ import annotations
 
+import datetime as _dt
+import decimal
 import json
 import re
 import warnings
@@ -75,6 +77,10 @@ DATETIME_FORMATS: tuple[str, ...] = (
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%SZ",
+    # ISO timestamps with fractional seconds (what most databases and isoformat() write).
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
     "%Y/%m/%d",
     "%m/%d/%Y",
     "%d/%m/%Y",
@@ -192,10 +198,21 @@ class Schema:
 
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (np.generic,)):
-        return v.item()
-    if isinstance(v, pd.Timestamp):
+        v = v.item()
+    if isinstance(v, (pd.Timestamp, _dt.date, _dt.time)):
         return v.isoformat()
-    return v
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    # Anything else a constant column can hold (Decimal, Timedelta, ...) would make
+    # Schema.to_json raise TypeError: keep its text.
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    return str(v)
+
+
+def _rate(count: int, n: int) -> float:
+    """count / n, exactly as written (1 - (n - count) / n is off in the last digits)."""
+    return count / n if n else 0.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,14 +232,21 @@ def infer_schema(
     """
     opts = options or InferenceOptions()
     metadata = metadata or {}
-    unknown = [name for name in metadata if name not in df.columns]
-    if unknown:
-        raise SynthkitError(f"metadata names column {unknown[0]!r}, which is not in the data")
     if df.shape[1] == 0:
         raise SynthkitError("the table has no columns")
+    # Column names are compared as text: a schema saved as JSON names column 0 "0".
+    names = [str(c) for c in df.columns]
+    duplicated = [c for i, c in enumerate(names) if c in names[:i]]
+    if duplicated:
+        # df[name] would be a DataFrame, and inference fail with an AttributeError.
+        raise SynthkitError(f"column {duplicated[0]!r} appears more than once")
+    unknown = [name for name in metadata if str(name) not in names]
+    if unknown:
+        raise SynthkitError(f"metadata names column {unknown[0]!r}, which is not in the data")
+    metadata = {str(k): v for k, v in metadata.items()}
     columns = []
     for name in df.columns:
-        declared = metadata.get(name)
+        declared = metadata.get(str(name))
         if declared is not None:
             columns.append(_declared_column(df[name], str(name), declared, opts))
         else:
@@ -236,7 +260,7 @@ def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> Colum
     name = str(s.name)
     n = len(s)
     nonnull = s.dropna()
-    missing_rate = float(1.0 - len(nonnull) / n) if n else 0.0
+    missing_rate = _rate(n - len(nonnull), n)
     spec = ColumnSpec(name=name, kind=ColumnKind.CONSTANT, missing_rate=missing_rate)
     if len(nonnull) == 0:
         spec.notes.append("all values are missing; reproduced as missing")
@@ -276,8 +300,14 @@ def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> Colum
                 f"{int(stray.sum())} non-numeric value(s) such as {stray.index[0]!r} in a numeric column are "
                 "treated as missing"
             )
-            spec.missing_rate = float(1.0 - numbers.notna().sum() / n)
-            spec.n_unique = int(numbers.nunique())
+            spec.missing_rate = _rate(n - int(numbers.notna().sum()), n)
+        # Distinct numbers, not spellings ("1" and "1.0", " 5" and "5").
+        spec.n_unique = int(numbers.nunique())
+        if spec.n_unique == 1:
+            # One number once stray text is set aside ("5" and a few "x"): constant, not discrete.
+            spec.kind = ColumnKind.CONSTANT
+            spec.constant_value = _jsonable(numbers.dropna().iloc[0])
+            return spec
         _infer_numeric(spec, numbers.dropna(), opts, integer_dtype=False)
         return spec
 
@@ -288,7 +318,7 @@ def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> Colum
         bad = int(round((1.0 - share) * len(nonnull)))
         if bad:
             spec.notes.append(f"{bad} value(s) do not parse as dates ({fmt}) and are treated as missing")
-            spec.missing_rate = float(missing_rate + bad / n)
+            spec.missing_rate = _rate(n - len(nonnull) + bad, n)
         return spec
     if fmt is not None and share >= 0.5:
         spec.notes.append(
@@ -309,7 +339,8 @@ def _infer_numeric(spec: ColumnSpec, x: pd.Series, opts: InferenceOptions, *, in
     n = len(x)
     values = x.to_numpy(dtype=float)
     n_unique = spec.n_unique
-    integer_valued = integer_dtype or bool(np.all(np.mod(values, 1) == 0))
+    with np.errstate(invalid="ignore"):  # inf (e.g. the text "inf") has no remainder
+        integer_valued = integer_dtype or bool(np.all(np.mod(values, 1) == 0))
     if (
         integer_valued
         and n_unique == n
@@ -418,7 +449,14 @@ def load_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
     p = Path(path)
     if not p.is_file():
         raise SynthkitError(f"{p}: no such metadata file")
-    text = p.read_text(encoding="utf-8-sig")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        # A metadata file saved as latin-1 / cp1252 (e.g. a column named 'Café'): JSON and
+        # YAML are UTF-8; before, this escaped as a raw UnicodeDecodeError.
+        text = p.read_bytes().decode("cp1252", errors="replace")
+    except OSError as exc:
+        raise SynthkitError(f"{p}: cannot be read ({exc.strerror or exc})") from None
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
             import yaml
@@ -438,9 +476,13 @@ def parse_metadata(raw: Any, source: str = "metadata") -> dict[str, dict[str, An
         raise SynthkitError(f"{source}: expected a mapping with a 'columns' entry")
     if "tables" in raw:  # SDV multi-table metadata
         tables = raw["tables"]
-        if not isinstance(tables, dict) or len(tables) != 1:
+        if not isinstance(tables, dict):  # len() of e.g. None raised TypeError here
+            raise SynthkitError(f"{source}: 'tables' must map table names to table metadata")
+        if len(tables) != 1:
             raise SynthkitError(f"{source}: holds {len(tables)} tables; synthkit models one table")
         raw = next(iter(tables.values()))
+        if not isinstance(raw, dict):
+            raise SynthkitError(f"{source}: expected a mapping with a 'columns' entry")
     cols = raw.get("columns")
     if isinstance(cols, list):
         cols = {c.get("name"): c for c in cols if isinstance(c, dict)}
@@ -461,8 +503,10 @@ def parse_metadata(raw: Any, source: str = "metadata") -> dict[str, dict[str, An
             raise SynthkitError(f"{source}: column {name!r} has unknown kind {kind!r} (use one of: {allowed})") from None
         out[str(name)] = {k: fields[k] for k in _DECLARABLE if k in fields}
     primary_key = raw.get("primary_key")
-    if isinstance(primary_key, str) and primary_key in out:
-        out[primary_key]["kind"] = ColumnKind.IDENTIFIER.value
+    if isinstance(primary_key, str):
+        # The primary key is an identifier even when "columns" does not list it (the issue's own
+        # SDV example names "id" as primary key only); before, it was then silently ignored.
+        out.setdefault(primary_key, {})["kind"] = ColumnKind.IDENTIFIER.value
     return out
 
 
@@ -476,46 +520,99 @@ def _from_sdv(name: str, fields: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def _declared_column(s: pd.Series, name: str, declared: dict[str, Any], opts: InferenceOptions) -> ColumnSpec:
-    """Build a column from its declared kind, checking the data agree."""
-    kind = ColumnKind(declared["kind"])
+    """Build a column from its declared kind, checking the data agree.
+
+    Stray values are tolerated as inference tolerates them (and the transformer reads them):
+    up to 1 - `numeric_min_share` of text in a numeric column, 1 - `datetime_min_share` of
+    unparseable dates in a datetime column, counted as missing with a note. Before, any one
+    stray value was an error, so a schema saved by `synthkit schema -o` for a column with a few
+    "n/a" could not be loaded back. A column that is mostly text is still an error.
+    """
+    if not isinstance(declared, dict):
+        raise SynthkitError(f"column {name!r}: metadata must map it to fields such as {{'kind': ...}}")
+    try:
+        kind = ColumnKind(declared.get("kind"))
+    except ValueError:
+        # `metadata` may come straight from a caller, not through parse_metadata.
+        allowed = ", ".join(k.value for k in ColumnKind)
+        raise SynthkitError(
+            f"column {name!r} has unknown kind {declared.get('kind')!r} (use one of: {allowed})"
+        ) from None
     inferred = infer_column(s, opts)
+    n = len(s)
+    nonnull = s.dropna()
     spec = ColumnSpec(
         name=name,
         kind=kind,
-        missing_rate=inferred.missing_rate,
-        n_unique=inferred.n_unique,
+        # The raw missing rate: the inferred one may count stray text a declared kind keeps
+        # (e.g. a categorical declared over a mostly numeric column).
+        missing_rate=_rate(n - len(nonnull), n),
+        n_unique=int(nonnull.nunique()),
         source="metadata",
         constant_value=inferred.constant_value,
     )
-    nonnull = s.dropna()
     if kind in (ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DISCRETE):
-        numbers = pd.to_numeric(nonnull, errors="coerce")
-        if numbers.isna().any():
-            bad = nonnull[numbers.isna()].iloc[0]
-            raise SynthkitError(f"column {name!r} is declared {kind.value} but holds text such as {bad!r}")
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            raise SynthkitError(f"column {name!r} is declared {kind.value} but holds dates: declare it datetime")
+        if pd.api.types.is_numeric_dtype(nonnull.dtype) or pd.api.types.is_bool_dtype(nonnull.dtype):
+            numbers = pd.to_numeric(nonnull, errors="coerce")
+        else:
+            numbers = pd.to_numeric(nonnull.astype(str).str.strip(), errors="coerce")
+        stray = numbers.isna()
+        if stray.any():
+            bad = nonnull[stray].iloc[0]
+            # The same test as inference's, so that what inference accepts loads back.
+            if numbers.notna().sum() / len(nonnull) < opts.numeric_min_share:
+                raise SynthkitError(f"column {name!r} is declared {kind.value} but holds text such as {bad!r}")
+            spec.notes.append(
+                f"{int(stray.sum())} non-numeric value(s) such as {bad!r} in a numeric column are treated as missing"
+            )
+            spec.missing_rate = _rate(n - int(numbers.notna().sum()), n)
+        numbers = numbers.dropna()
+        spec.n_unique = int(numbers.nunique())
         if kind is ColumnKind.MIXED:
             masses = declared.get("point_masses")
-            spec.point_masses = sorted(float(v) for v in masses) if masses else detect_point_masses(
-                numbers.to_numpy(float), opts
+            if masses is not None and not isinstance(masses, (list, tuple)):
+                masses = [masses]
+            try:
+                declared_masses = sorted(float(v) for v in masses) if masses else None
+            except (TypeError, ValueError):
+                raise SynthkitError(f"column {name!r}: point_masses must be numbers, got {masses!r}") from None
+            spec.point_masses = (
+                declared_masses if declared_masses is not None else detect_point_masses(numbers.to_numpy(float), opts)
             )
     elif kind is ColumnKind.DATETIME:
         fmt = declared.get("datetime_format")
+        if fmt is not None and not isinstance(fmt, str):
+            raise SynthkitError(f"column {name!r}: datetime_format must be a strftime text such as '%Y-%m-%d'")
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             fmt = None
         else:
             text = nonnull.astype(str).str.strip()
             if fmt is None:
                 fmt, _ = detect_datetime_format(text)
-            parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else text.map(lambda _: pd.NaT)
-            if parsed.isna().any():
-                bad = text[parsed.isna()].iloc[0]
-                raise SynthkitError(
-                    f"column {name!r} is declared datetime but {bad!r} does not parse"
-                    + (f" with format {fmt!r}" if fmt else "")
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else text.map(lambda _: pd.NaT)
+            except (TypeError, ValueError) as exc:  # a bad directive such as '%Q'
+                raise SynthkitError(f"column {name!r}: invalid datetime_format {fmt!r} ({exc})") from None
+            failed = parsed.isna()
+            if failed.any():
+                bad = text[failed].iloc[0]
+                if fmt is None or (~failed).sum() / len(text) < opts.datetime_min_share:
+                    raise SynthkitError(
+                        f"column {name!r} is declared datetime but {bad!r} does not parse"
+                        + (f" with format {fmt!r}" if fmt else "")
+                    )
+                spec.notes.append(
+                    f"{int(failed.sum())} value(s) such as {bad!r} do not parse as dates ({fmt}) and are treated "
+                    "as missing"
                 )
+                spec.missing_rate = _rate(n - len(nonnull) + int(failed.sum()), n)
         spec.datetime_format = fmt
-    elif kind is ColumnKind.BOOLEAN and inferred.n_unique > 2:
-        raise SynthkitError(f"column {name!r} is declared boolean but has {inferred.n_unique} distinct values")
+    elif kind is ColumnKind.BOOLEAN and spec.n_unique > 2:
+        raise SynthkitError(f"column {name!r} is declared boolean but has {spec.n_unique} distinct values")
     return spec
 
 
