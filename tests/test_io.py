@@ -491,3 +491,19 @@ def test_overwritten_output_keeps_its_permissions(tmp_path):
     write_text("new", target)
     assert target.read_text() == "new"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_decimal_commas_in_semicolon_files_are_numbers(tmp_path):
+    p = tmp_path / "eu.csv"
+    p.write_bytes("Betrag;Name;Saldo\n1,5;Müller;1.234,50\n2,25;Łukasz;2,00\n-3;Nuñez;12\n".encode("utf-8"))
+    df = read_table(p)
+    assert df["Betrag"].tolist() == [1.5, 2.25, -3.0]
+    assert df["Saldo"].tolist() == [1234.5, 2.0, 12.0]
+    assert df["Name"].tolist() == ["Müller", "Łukasz", "Nuñez"]
+
+
+def test_dot_decimals_in_semicolon_files_are_unchanged(tmp_path):
+    p = tmp_path / "codes.csv"
+    p.write_text("code;x\n1.234;a\n5.678;b\n", encoding="utf-8")
+    df = read_table(p)
+    assert df["code"].tolist() == [1.234, 5.678]  # no comma anywhere: dots are decimal points

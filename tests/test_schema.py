@@ -75,6 +75,20 @@ def test_heaped_ratio_value_is_a_point_mass(rng):
     assert spec.point_masses == [0.8]
 
 
+def test_heaped_value_in_a_rounded_ratio_is_a_point_mass(rng):
+    # Stored to two decimals, every value repeats (~1% each); 0.80 stands out from its neighbours.
+    ratio = np.round(rng.beta(2, 5, 20_000), 2)
+    ratio[rng.choice(20_000, 1000, replace=False)] = 0.80
+    spec = infer_column(pd.Series(ratio, name="DebtRatio"))
+    assert spec.kind is ColumnKind.MIXED
+    assert spec.point_masses == [0.8]
+
+
+def test_mixed_case_yes_no_is_boolean(rng):
+    spec = infer_column(pd.Series(rng.choice(["Yes", "yes", "No", "no"], N), name="owns_home"))
+    assert spec.kind is ColumnKind.BOOLEAN
+
+
 def test_several_point_masses_are_sorted(rng):
     x = rng.normal(500, 100, N)
     x[:300] = 0.0

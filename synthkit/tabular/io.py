@@ -135,6 +135,24 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if len(df) == 0:
         raise SynthkitError(f"{p}: has a header but no data rows")
     _check_field_counts(p, encoding, delimiter, len(names))
+    if delimiter != ",":
+        df = _decimal_commas(df)
+    return df
+
+
+#: A number written with a decimal comma, optionally with '.' grouping thousands: 1.234,56
+_DECIMAL_COMMA = r"-?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?"
+
+
+def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
+    """Parse text columns written with decimal commas (European exports, which use ';' or
+    tab as the delimiter) as numbers: a column converts when every value has that shape and
+    at least one has a comma, so codes such as '1.234' alone are left as they are."""
+    for name in df.columns[df.dtypes == object]:
+        text = df[name].dropna().astype(str).str.strip()
+        if len(text) and text.str.fullmatch(_DECIMAL_COMMA).all() and text.str.contains(",", regex=False).any():
+            converted = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            df[name] = pd.to_numeric(converted).reindex(df.index)
     return df
 
 

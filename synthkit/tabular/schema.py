@@ -112,8 +112,10 @@ class InferenceOptions:
     point_mass_min_share: float = 0.01
     #: ... and at least this many rows ...
     point_mass_min_count: int = 10
-    #: ... and at least this many times the median count of the column's distinct values.
-    point_mass_min_ratio: float = 20.0
+    #: ... and at least this many times the median count of its neighbouring values ...
+    point_mass_min_ratio: float = 5.0
+    #: ... compared with this many neighbouring distinct values on each side.
+    point_mass_neighbours: int = 10
     #: At most this many point masses per column (the largest ones).
     max_point_masses: int = 10
     #: A text column is datetime if this share of its values parse with one format.
@@ -287,7 +289,7 @@ def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> Colum
     counts = raw_counts.groupby(raw_counts.index.astype(str).str.strip(), sort=False).sum()
     text = pd.Series(counts.index, dtype=object)
     weights = counts.to_numpy(dtype=float)
-    if len(counts) == 2 and set(text.str.lower()) in _BOOLEAN_PAIRS:
+    if set(text.str.lower()) in _BOOLEAN_PAIRS:  # Yes/yes/No spellings mixed: still boolean
         spec.kind = ColumnKind.BOOLEAN
         return spec
 
@@ -362,29 +364,31 @@ def _infer_numeric(spec: ColumnSpec, x: pd.Series, opts: InferenceOptions, *, in
 
 
 def detect_point_masses(values: np.ndarray, options: InferenceOptions | None = None) -> list[float]:
-    """Values repeated in a large share of rows, relative to how often values repeat at all.
+    """Values repeated far more often than the values around them.
 
-    A value is a point mass if it covers at least `point_mass_min_share` of the rows, at least
-    `point_mass_min_count` rows, and `point_mass_min_ratio` times the median count of distinct
-    values. The last condition keeps integer columns such as ages (every value repeats a
-    little) continuous, while 0 in a past-due amount or a heaped 0.80 in a ratio stand out.
+    A value is a point mass if it covers at least `point_mass_min_share` of the rows and at
+    least `point_mass_min_count` rows, and its count is at least `point_mass_min_ratio` times
+    the median count of its `point_mass_neighbours` nearest distinct values on each side.
+    Comparing with the neighbours keeps integer columns such as ages (every value repeats a
+    little) continuous, while a 0 in a past-due amount, or a 0.80 heaped in a ratio stored
+    to two decimals (where every value repeats), stands out.
     """
     opts = options or InferenceOptions()
     uniq, counts = np.unique(values, return_counts=True)
     if len(uniq) < 2:
         return []
-    threshold = max(
-        opts.point_mass_min_share * len(values),
-        float(opts.point_mass_min_count),
-        opts.point_mass_min_ratio * float(np.median(counts)),
-    )
-    order = np.argsort(-counts, kind="stable")
-    masses = [float(uniq[i]) for i in order[: opts.max_point_masses] if counts[i] >= threshold]
+    threshold = max(opts.point_mass_min_share * len(values), float(opts.point_mass_min_count))
+    k = opts.point_mass_neighbours
+    masses = []
+    for i in np.flatnonzero(counts >= threshold):
+        neighbours = np.concatenate((counts[max(i - k, 0) : i], counts[i + 1 : i + 1 + k]))
+        if counts[i] >= opts.point_mass_min_ratio * float(np.median(neighbours)):
+            masses.append(i)
+    masses = sorted(masses, key=lambda i: -counts[i])[: opts.max_point_masses]
     # If the point masses cover (nearly) everything, there is no continuous part to model.
-    covered = counts[np.isin(uniq, masses)].sum() if masses else 0
-    if covered > len(values) - 2:
+    if counts[masses].sum() > len(values) - 2:
         return []
-    return sorted(masses)
+    return sorted(float(uniq[i]) for i in masses)
 
 
 def detect_datetime_format(
