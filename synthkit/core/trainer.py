@@ -1,0 +1,232 @@
+"""The training loop every method shares.
+
+A method is any ``nn.Module`` with ``loss(batch) -> (total, {term: value})``. The trainer
+owns what is common: seeding, device choice, Adam, a held-out validation split with early
+stopping, an optional time budget, a progress bar, the per-term loss history and
+callbacks. It refuses to train silently on nothing: too few rows for one batch, or a loss
+that turns NaN, stop with a clear :class:`~synthkit.errors.SynthkitError`.
+
+Speed: the whole data set is moved to the device once; batches are index slices of it.
+Per-term losses are accumulated on the device and read back once per epoch, so a GPU never
+waits on the host inside an epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from synthkit.errors import SynthkitError
+
+
+class Trainable(Protocol):
+    """What the trainer needs from a method."""
+
+    def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+
+    def parameters(self) -> object: ...
+
+
+@dataclass
+class TrainerConfig:
+    """Training settings; every field has a default that works for tables up to ~1M rows."""
+
+    #: Maximum passes over the training rows.
+    epochs: int = 300
+    #: Rows per gradient step (capped at the training rows).
+    batch_size: int = 500
+    #: Adam learning rate.
+    learning_rate: float = 1e-3
+    #: Adam weight decay (L2), as TVAE's l2scale.
+    weight_decay: float = 1e-5
+    #: Share of rows held out to decide early stopping (0 disables it).
+    validation_share: float = 0.1
+    #: Stop after this many epochs without a relative improvement of `min_delta` on validation.
+    patience: int = 20
+    #: Relative improvement of the validation loss that counts as progress.
+    min_delta: float = 1e-3
+    #: Stop after this many seconds (None: no budget).
+    time_budget_s: float | None = None
+    #: "auto" (CUDA when present), "cpu" or "cuda".
+    device: str = "auto"
+    #: Show a progress bar.
+    progress: bool = True
+
+
+@dataclass
+class History:
+    """Per-epoch mean of each loss term, on training and validation rows."""
+
+    train: dict[str, list[float]] = field(default_factory=dict)
+    validation: dict[str, list[float]] = field(default_factory=dict)
+    epochs_run: int = 0
+    best_epoch: int = 0
+    stopped_because: str = ""
+    seconds: float = 0.0
+
+
+Callback = Callable[[int, History], None]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch generator for the trainer's own draws."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" → CUDA when available, else CPU; otherwise the named device (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SynthkitError("--device cuda was asked for, but no CUDA GPU is available")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise SynthkitError(f"unknown device {name!r} (use auto, cpu or cuda)")
+    return torch.device(name)
+
+
+def train(
+    model: nn.Module,
+    data: np.ndarray,
+    config: TrainerConfig,
+    seed: int = 0,
+    callbacks: list[Callback] | None = None,
+    description: str = "training",
+) -> History:
+    """Train `model` (a :class:`Trainable` module) on the rows of `data`; returns its history.
+
+    The model is left on its training device with the weights of its best validation epoch.
+    """
+    n = len(data)
+    generator = seed_everything(seed)
+    n_val = int(round(n * config.validation_share)) if config.validation_share > 0 else 0
+    if n_val and n - n_val < 2 * min(config.batch_size, 50):
+        n_val = 0  # too small a table to spare validation rows: train on all, no early stopping
+    n_train = n - n_val
+    if n_train < 2:
+        raise SynthkitError(f"need at least 2 rows to train, got {n}")
+    batch_size = min(config.batch_size, n_train)
+    if hasattr(model, "dataset_size"):
+        model.dataset_size = n_train  # N of the total-correlation estimators
+    device = resolve_device(config.device)
+    model.to(device)
+    order = torch.randperm(n, generator=generator)
+    tensor = torch.as_tensor(np.asarray(data, dtype=np.float32))
+    train_x = tensor[order[:n_train]].to(device)
+    val_x = tensor[order[n_train:]].to(device) if n_val else None
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    history = History()
+    best, best_state, waited = math.inf, None, 0
+    start = time.perf_counter()
+    steps = max(n_train // batch_size, 1)  # drop the last partial batch: TC estimators need full batches
+    bar = _progress(config.progress, config.epochs, description)
+    try:
+        for epoch in range(config.epochs):
+            model.train()
+            perm = torch.randperm(n_train, generator=generator).to(device)
+            sums: dict[str, torch.Tensor] = {}
+            for step in range(steps):
+                batch = train_x[perm[step * batch_size : (step + 1) * batch_size]]
+                total, terms = model.loss(batch)
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                optimizer.step()
+                for k, v in (("loss", total), *terms.items()):
+                    sums[k] = sums.get(k, 0.0) + v.detach()
+            means = {k: float(v) / steps for k, v in sums.items()}  # one host sync per epoch
+            _append(history.train, means)
+            if not math.isfinite(means["loss"]):
+                raise SynthkitError(
+                    f"{description}: the loss became {means['loss']} at epoch {epoch + 1}; "
+                    "try a lower --learning-rate or check the data for extreme values"
+                )
+            monitored = means["loss"]
+            if val_x is not None:
+                val = evaluate_loss(model, val_x, batch_size)
+                _append(history.validation, val)
+                monitored = val["loss"]
+            history.epochs_run = epoch + 1
+            if monitored < best - config.min_delta * abs(best) or best_state is None:
+                best, waited, history.best_epoch = monitored, 0, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                waited += 1
+            for cb in callbacks or []:
+                cb(epoch, history)
+            bar.update(epoch + 1, means["loss"], monitored)
+            if val_x is not None and waited >= config.patience:
+                history.stopped_because = f"early stopping: no validation improvement for {config.patience} epochs"
+                break
+            if config.time_budget_s is not None and time.perf_counter() - start > config.time_budget_s:
+                history.stopped_because = f"time budget of {config.time_budget_s:g} s reached"
+                break
+        else:
+            history.stopped_because = f"reached {config.epochs} epochs"
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    history.seconds = time.perf_counter() - start
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int) -> dict[str, float]:
+    """Mean of each loss term over the rows of `x` (evaluation mode, no gradients)."""
+    model.eval()
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
+    for lo in range(0, len(x) - batch_size + 1 if len(x) >= batch_size else 1, batch_size):
+        batch = x[lo : lo + batch_size]
+        total, terms = model.loss(batch)
+        for k, v in (("loss", total), *terms.items()):
+            sums[k] = sums.get(k, 0.0) + v.detach()
+        count += 1
+    model.train()
+    return {k: float(v) / count for k, v in sums.items()}
+
+
+def _append(store: dict[str, list[float]], values: dict[str, float]) -> None:
+    for k, v in values.items():
+        store.setdefault(k, []).append(v)
+
+
+class _progress:
+    """A rich progress bar over epochs showing the training and monitored losses."""
+
+    def __init__(self, enabled: bool, total: int, description: str) -> None:
+        self.enabled = enabled
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f} (val {task.fields[val]:.3f})"),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self.task = self.progress.add_task(description, total=total, loss=float("nan"), val=float("nan"))
+        self.progress.start()
+
+    def update(self, completed: int, loss: float, val: float) -> None:
+        if self.enabled:
+            self.progress.update(self.task, completed=completed, loss=loss, val=val)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.progress.stop()

@@ -1,0 +1,102 @@
+"""What every tabular method provides to the Synthesizer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from synthkit.core.objectives import kl_normal_standard, reparameterize
+from synthkit.core.trainer import Callback, History, TrainerConfig, train
+from synthkit.tabular.heads import OutputHeads
+from synthkit.tabular.networks import GaussianEncoder, mlp
+from synthkit.tabular.transformer import Span
+
+
+@dataclass
+class MethodConfig:
+    """Fields shared by every method's config."""
+
+    #: Dimension of the latent code.
+    latent_dim: int = 9
+    #: Hidden layer widths of encoder and decoder (TVAE's: 128, 128).
+    hidden: tuple[int, ...] = (128, 128)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+
+class TabularMethod(nn.Module):
+    """A generative model over transformer space. Subclasses set `name` and `config_class`."""
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    #: Names of the latent blocks `encode` returns and `decode` takes, in order.
+    latent_names: ClassVar[tuple[str, ...]] = ("z",)
+
+    def __init__(self, config: MethodConfig, spans: list[Span]) -> None:
+        super().__init__()
+        self.config = config
+        self.spans = spans
+        #: Rows the model trains on (N in the TC estimators); set by the trainer.
+        self.dataset_size = 1
+
+    def fit(self, data: np.ndarray, trainer: TrainerConfig, seed: int, callbacks: list[Callback]) -> dict[str, History]:
+        """Train on rows of transformer space; returns the history of each stage."""
+        return {"model": train(self, data, trainer, seed=seed, callbacks=callbacks, description=self.name)}
+
+    def latent_dims(self) -> dict[str, int]:
+        """Size of each latent block."""
+        return {name: self.config.latent_dim for name in self.latent_names}
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Posterior means of each latent block."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        """Rows drawn from p(x | latents), in transformer space."""
+        raise NotImplementedError
+
+
+class SingleStageVAE(TabularMethod):
+    """Encoder q(z|x), decoder p(x|z) with per-column heads; subclasses define the loss."""
+
+    def __init__(self, config: MethodConfig, spans: list[Span]) -> None:
+        super().__init__(config, spans)
+        dim = sum(s.width for s in spans)
+        self.encoder = GaussianEncoder(dim, config.hidden, config.latent_dim)
+        self.decoder = mlp(config.latent_dim, tuple(reversed(config.hidden)), dim)
+        self.heads = OutputHeads(spans)
+
+    def forward_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """z ~ q(z|x), its mean and log-variance, and the reconstruction NLL per row."""
+        mu, logvar = self.encoder(x)
+        z = reparameterize(mu, logvar)
+        nll = self.heads.nll(x, self.decoder(z))
+        return z, mu, logvar, nll
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {self.latent_names[0]: self.encoder(x)[0]}
+
+    @torch.no_grad()
+    def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.heads.sample(self.decoder(latents[self.latent_names[0]]), generator)
+
+    @torch.no_grad()
+    def reconstruct_mean(self, x: torch.Tensor) -> torch.Tensor:
+        """The mean reconstruction dec(E[z|x]) in transformer space (MS-VAE's Y)."""
+        return self.heads.mean(self.decoder(self.encoder(x)[0]))
+
+
+def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Batch mean of the analytic KL(q(z|x) ‖ N(0, I))."""
+    return kl_normal_standard(mu, logvar).mean()

@@ -1,0 +1,108 @@
+"""MS-VAE (Srivastava et al., paper 001 §3.2, Eq. 2): two stages trained separately.
+
+Stage one is a β-TCVAE over C; Y = dec₁(E[c | x]) is its mean reconstruction (App. E.1
+uses means), expressed in transformer space (Gaussian means, softmax probabilities).
+Stage two is a conditional VAE: a residual encoder q(z | x − y, y) and a decoder G(Y, Z)
+that takes Y as its input and receives Z only through AdaIN after every hidden layer.
+The stages train one after the other — App. M.1 shows end-to-end training entangles C and
+Z — and stage one is frozen while stage two trains.
+
+Sampling: c ~ p(c) → Y = dec₁(c) → z ~ p(z) → X ~ p(x | G(Y, z)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from synthkit.core.objectives import reparameterize
+from synthkit.core.trainer import Callback, History, TrainerConfig, train
+from synthkit.tabular.heads import OutputHeads
+from synthkit.tabular.methods.base import TabularMethod, kl_term
+from synthkit.tabular.methods.betatcvae import BetaTCVAE, BetaTCVAEConfig
+from synthkit.tabular.networks import AdaINDecoder, GaussianEncoder
+from synthkit.tabular.transformer import Span
+
+
+@dataclass
+class MSVAEConfig(BetaTCVAEConfig):
+    """MS-VAE settings: stage one's β-TCVAE fields (latent_dim is C's size) plus Z."""
+
+    #: Dimension of the residual latents Z.
+    residual_dim: int = 9
+    #: Weight of stage two's KL(q(z | x, y) ‖ N(0, I)) (a plain VAE: 1).
+    residual_beta: float = 1.0
+
+
+class ResidualVAE(TabularMethod):
+    """Stage two: q(z | x − y, y) and G(Y, Z). Trains on rows [x, y] side by side."""
+
+    name = "msvae-stage2"
+    latent_names = ("z",)
+
+    def __init__(self, config: MSVAEConfig, spans: list[Span]) -> None:
+        super().__init__(config, spans)
+        self.dim = sum(s.width for s in spans)
+        self.residual_encoder = GaussianEncoder(2 * self.dim, config.hidden, config.residual_dim)
+        self.decoder = AdaINDecoder(self.dim, config.residual_dim, tuple(reversed(config.hidden)), self.dim)
+        self.heads = OutputHeads(spans)
+
+    def _posterior(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.residual_encoder(torch.cat([x - y, y], dim=1))
+
+    def loss(self, xy: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x, y = xy[:, : self.dim], xy[:, self.dim :]
+        mu, logvar = self._posterior(x, y)
+        z = reparameterize(mu, logvar)
+        rec = self.heads.nll(x, self.decoder(y, z)).mean()
+        kl = kl_term(mu, logvar)
+        assert isinstance(self.config, MSVAEConfig)
+        return rec + self.config.residual_beta * kl, {"reconstruction": rec, "kl": kl}
+
+
+class MSVAE(TabularMethod):
+    """The two-stage model; `encode` gives C and Z, `decode` takes both."""
+
+    name = "msvae"
+    config_class = MSVAEConfig
+    latent_names = ("c", "z")
+
+    def __init__(self, config: MSVAEConfig, spans: list[Span]) -> None:
+        super().__init__(config, spans)
+        self.stage1 = BetaTCVAE(config, spans)
+        self.stage2 = ResidualVAE(config, spans)
+
+    def latent_dims(self) -> dict[str, int]:
+        assert isinstance(self.config, MSVAEConfig)
+        return {"c": self.config.latent_dim, "z": self.config.residual_dim}
+
+    def fit(self, data: np.ndarray, trainer: TrainerConfig, seed: int, callbacks: list[Callback]) -> dict[str, History]:
+        stage1 = train(self.stage1, data, trainer, seed=seed, callbacks=callbacks, description="stage 1 (β-TCVAE)")
+        self.stage1.requires_grad_(False)
+        y = self._mean_reconstruction(data)
+        stage2 = train(
+            self.stage2, np.hstack([data, y]), trainer, seed=seed + 1, callbacks=callbacks, description="stage 2 (residual)"
+        )
+        return {"stage1": stage1, "stage2": stage2}
+
+    @torch.no_grad()
+    def _mean_reconstruction(self, data: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+        device = next(self.stage1.parameters()).device
+        parts = [
+            self.stage1.reconstruct_mean(torch.as_tensor(data[i : i + chunk], dtype=torch.float32, device=device)).cpu().numpy()
+            for i in range(0, len(data), chunk)
+        ]
+        return np.vstack(parts)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        c = self.stage1.encoder(x)[0]
+        y = self.stage1.heads.mean(self.stage1.decoder(c))
+        return {"c": c, "z": self.stage2._posterior(x, y)[0]}
+
+    @torch.no_grad()
+    def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        y = self.stage1.heads.mean(self.stage1.decoder(latents["c"]))
+        return self.stage2.heads.sample(self.stage2.decoder(y, latents["z"]), generator)

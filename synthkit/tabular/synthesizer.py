@@ -1,0 +1,282 @@
+"""The Synthesizer: fit a method on a DataFrame, sample, save, load, encode, decode.
+
+    from synthkit import Synthesizer
+    synth = Synthesizer(method="msvae", seed=0).fit(df)
+    fake = synth.sample(10_000, seed=1)
+    synth.save("model/");  Synthesizer.load("model/").sample(5)
+
+Data flow one way: DataFrame → schema → transformer → matrix → model → matrix → inverse
+transform → DataFrame. A saved model loads on the CPU whatever device trained it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import platform
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthkit.core.trainer import Callback, History, TrainerConfig, resolve_device, seed_everything
+from synthkit.errors import SynthkitError
+from synthkit.tabular.methods import METHODS, MethodConfig, TabularMethod
+from synthkit.tabular.schema import Schema, infer_schema
+from synthkit.tabular.transformer import TabularTransformer, build_transformer
+
+#: Rows decoded per chunk when sampling: bounds memory for any n.
+SAMPLE_CHUNK = 131_072
+FORMAT_VERSION = 1
+
+
+class Synthesizer:
+    """Fit / sample / save / load for any registered method ("msvae", "betatcvae", "tvae").
+
+    Keyword arguments are the method's config fields (e.g. ``latent_dim``, ``beta``,
+    ``residual_dim``) and the trainer's (``epochs``, ``batch_size``, ``learning_rate``,
+    ``patience``, ``time_budget_s``, ``device``, ``progress``). `transformer` is
+    "mode_specific" (default) or "minmax_log" (the paper's §6.2 pre-processing); `metadata`
+    overrides column kinds as :func:`synthkit.tabular.schema.load_metadata` returns them.
+    """
+
+    def __init__(
+        self,
+        method: str = "msvae",
+        *,
+        transformer: str = "mode_specific",
+        seed: int = 0,
+        metadata: dict[str, dict[str, Any]] | None = None,
+        **options: Any,
+    ) -> None:
+        if method not in METHODS:
+            raise SynthkitError(f"unknown method {method!r} (use one of: {', '.join(METHODS)})")
+        self.method_name = method
+        self.transformer_name = transformer
+        self.seed = int(seed)
+        self.metadata = metadata
+        method_cls = METHODS[method]
+        config_fields = {f.name for f in fields(method_cls.config_class)}
+        trainer_fields = {f.name for f in fields(TrainerConfig)}
+        unknown = sorted(set(options) - config_fields - trainer_fields)
+        if unknown:
+            raise SynthkitError(f"unknown option {unknown[0]!r} for method {method!r}")
+        cfg = {k: v for k, v in options.items() if k in config_fields}
+        if "hidden" in cfg:
+            cfg["hidden"] = tuple(cfg["hidden"])
+        self.config: MethodConfig = method_cls.config_class(**cfg)
+        self.trainer = TrainerConfig(**{k: v for k, v in options.items() if k in trainer_fields})
+        _validate(self.config, self.trainer)
+        self.schema: Schema | None = None
+        self.transformer: TabularTransformer | None = None
+        self.model: TabularMethod | None = None
+        self.history: dict[str, History] = {}
+        self.summary: dict[str, Any] = {}
+
+    # -- fitting ---------------------------------------------------------------------------
+
+    def fit(self, df: pd.DataFrame, callbacks: list[Callback] | None = None) -> Synthesizer:
+        """Infer the schema, fit the transformer, train the method (all stages)."""
+        if len(df) < 2:
+            raise SynthkitError(f"need at least 2 rows to fit a model, got {len(df)}")
+        start = time.perf_counter()
+        seed_everything(self.seed)
+        self.schema = infer_schema(df, self.metadata)
+        self.transformer = build_transformer(self.transformer_name, self.schema, seed=self.seed).fit(df)
+        if self.transformer.output_dim == 0:
+            raise SynthkitError("no column to model: every column is an identifier or a constant")
+        data = self.transformer.transform(df)
+        model = METHODS[self.method_name](self.config, self.transformer.spans)
+        self.history = model.fit(data, self.trainer, self.seed, list(callbacks or []))
+        self.model = model.cpu().eval()
+        self.summary = {
+            "method": self.method_name,
+            "rows": len(df),
+            "columns": df.shape[1],
+            "model_columns": self.transformer.output_dim,
+            "fit_seconds": time.perf_counter() - start,
+            "device": str(resolve_device(self.trainer.device)),
+            "data_fingerprint": fingerprint(df),
+            "stages": {
+                name: {
+                    "epochs_run": h.epochs_run,
+                    "best_epoch": h.best_epoch,
+                    "stopped_because": h.stopped_because,
+                    "seconds": h.seconds,
+                    "final_train": {k: v[-1] for k, v in h.train.items()},
+                    "best_validation": {k: v[h.best_epoch - 1] for k, v in h.validation.items()} if h.validation else {},
+                }
+                for name, h in self.history.items()
+            },
+        }
+        return self
+
+    def _fitted(self) -> tuple[TabularTransformer, TabularMethod]:
+        if self.model is None or self.transformer is None:
+            raise SynthkitError("the synthesizer is not fitted: call fit() or load() first")
+        return self.transformer, self.model
+
+    # -- generating ------------------------------------------------------------------------
+
+    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        """`n` synthetic rows. The same seed gives the same rows."""
+        transformer, model = self._fitted()
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise SynthkitError(f"the number of rows must be a positive integer, not {n!r}")
+        seed = self.seed if seed is None else int(seed)
+        generator = torch.Generator().manual_seed(seed)
+        dims = model.latent_dims()
+        parts = []
+        with torch.no_grad():
+            for lo in range(0, int(n), SAMPLE_CHUNK):
+                m = min(SAMPLE_CHUNK, int(n) - lo)
+                latents = {k: torch.randn(m, d, generator=generator) for k, d in dims.items()}
+                parts.append(model.decode(latents, generator).numpy())
+        return transformer.inverse_transform(np.vstack(parts), seed=seed)
+
+    def encode(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Posterior means of the latents for each row: {"c": ..., "z": ...} for MS-VAE,
+        {"c": ...} for β-TCVAE, {"z": ...} for TVAE."""
+        transformer, model = self._fitted()
+        x = torch.as_tensor(transformer.transform(df))
+        with torch.no_grad():
+            return {k: v.numpy() for k, v in model.encode(x).items()}
+
+    def decode(self, latents: dict[str, np.ndarray], seed: int | None = None) -> pd.DataFrame:
+        """Rows generated from given latents (as :meth:`encode` returns them)."""
+        transformer, model = self._fitted()
+        dims = model.latent_dims()
+        missing = [k for k in dims if k not in latents]
+        if missing:
+            raise SynthkitError(f"latents {missing[0]!r} are missing (this model needs {', '.join(dims)})")
+        tensors = {}
+        for k, d in dims.items():
+            arr = np.asarray(latents[k], dtype=np.float32)
+            if arr.ndim != 2 or arr.shape[1] != d:
+                raise SynthkitError(f"latents {k!r} must have shape (rows, {d}), got {arr.shape}")
+            tensors[k] = torch.as_tensor(arr)
+        seed = self.seed if seed is None else int(seed)
+        with torch.no_grad():
+            out = model.decode(tensors, torch.Generator().manual_seed(seed)).numpy()
+        return transformer.inverse_transform(out, seed=seed)
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted synthesizer to a folder (created if needed)."""
+        transformer, model = self._fitted()
+        folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise SynthkitError(f"{folder}: exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        assert self.schema is not None
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "synthkit_version": _version(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "method": self.method_name,
+            "config": self.config.to_dict(),
+            "trainer": asdict(self.trainer),
+            "transformer": self.transformer_name,
+            "seed": self.seed,
+            "schema": self.schema.to_dict(),
+            "summary": self.summary,
+            "history": {k: {"train": h.train, "validation": h.validation} for k, h in self.history.items()},
+        }
+        # Write to temporary names, then move into place: a failure leaves no half model.
+        tmp = {name: folder / f".{name}.tmp" for name in ("synthesizer.json", "model.pt", "transformer.pkl")}
+        try:
+            tmp["synthesizer.json"].write_text(json.dumps(meta, indent=2, default=_json_default), encoding="utf-8")
+            torch.save(model.state_dict(), tmp["model.pt"])
+            with tmp["transformer.pkl"].open("wb") as fh:
+                pickle.dump(transformer, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            for name, p in tmp.items():
+                p.replace(folder / name)
+        finally:
+            for p in tmp.values():
+                if p.exists():
+                    p.unlink()
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Synthesizer:
+        """Load a synthesizer saved by :meth:`save`, on the CPU.
+
+        The transformer is stored with pickle: load only models you (or your team) saved.
+        """
+        folder = Path(path)
+        meta_path = folder / "synthesizer.json"
+        if not meta_path.is_file():
+            raise SynthkitError(f"{folder}: not a saved synthkit model (no synthesizer.json)")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SynthkitError(f"{meta_path}: damaged ({exc.msg})") from None
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise SynthkitError(f"{folder}: saved in format {meta.get('format_version')}, this synthkit reads {FORMAT_VERSION}")
+        trainer = dict(meta["trainer"])
+        synth = cls(meta["method"], transformer=meta["transformer"], seed=meta["seed"], **meta["config"], **trainer)
+        synth.schema = Schema.from_dict(meta["schema"])
+        synth.summary = meta.get("summary", {})
+        try:
+            with (folder / "transformer.pkl").open("rb") as fh:
+                synth.transformer = pickle.load(fh)
+            state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
+        except (OSError, pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+            raise SynthkitError(f"{folder}: the model files cannot be read ({type(exc).__name__})") from None
+        assert synth.transformer is not None
+        model = METHODS[synth.method_name](synth.config, synth.transformer.spans)
+        model.load_state_dict(state)
+        synth.model = model.eval()
+        synth.history = {
+            k: History(train=v["train"], validation=v["validation"]) for k, v in meta.get("history", {}).items()
+        }
+        return synth
+
+
+def fingerprint(df: pd.DataFrame) -> str:
+    """SHA-256 of the table's content (columns, dtypes and values), for the model card."""
+    h = hashlib.sha256()
+    h.update(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _validate(config: MethodConfig, trainer: TrainerConfig) -> None:
+    checks = [
+        (config.latent_dim >= 1, f"latent_dim must be at least 1, not {config.latent_dim}"),
+        (all(int(h) >= 1 for h in config.hidden), f"hidden layer widths must be positive, not {config.hidden}"),
+        (trainer.epochs >= 1, f"epochs must be at least 1, not {trainer.epochs}"),
+        (trainer.batch_size >= 2, f"batch_size must be at least 2, not {trainer.batch_size}"),
+        (trainer.learning_rate > 0, f"learning_rate must be positive, not {trainer.learning_rate}"),
+        (0 <= trainer.validation_share < 0.5, f"validation_share must be in [0, 0.5), not {trainer.validation_share}"),
+    ]
+    for value in ("beta", "alpha", "gamma", "residual_beta", "loss_factor"):
+        if hasattr(config, value):
+            v = getattr(config, value)
+            checks.append((v >= 0, f"{value} must be non-negative, not {v}"))
+    if hasattr(config, "residual_dim"):
+        checks.append((config.residual_dim >= 1, f"residual_dim must be at least 1, not {config.residual_dim}"))
+    for ok, message in checks:
+        if not ok:
+            raise SynthkitError(message)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.generic,)):
+        return o.item()
+    if isinstance(o, tuple):
+        return list(o)
+    return str(o)
+
+
+def _version() -> str:
+    from synthkit import __version__
+
+    return __version__
