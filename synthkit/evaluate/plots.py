@@ -1,0 +1,83 @@
+"""Plots of real against synthetic data (paper 001 Figs. 7–11) as PNG bytes.
+
+matplotlib runs on its non-interactive Agg backend, so plotting works on servers without
+a display; figures are returned as PNG bytes for embedding in self-contained HTML.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REAL_COLOR = "#1f4e79"
+SYNTH_COLOR = "#e07b39"
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def column_plot(real: pd.Series, synth: pd.Series, numeric: bool, bins: int = 40, max_categories: int = 20) -> bytes:
+    """Histogram (numeric) or bar chart of category shares (categorical), real beside synthetic.
+
+    Numeric histograms share `bins` equal-width bins over the real column's range, as
+    densities; missing values are left out of the histogram and their shares printed in the
+    title. Categorical bars show the `max_categories` most frequent real categories.
+    """
+    fig, ax = plt.subplots(figsize=(4.6, 2.8))
+    name = str(real.name)
+    if numeric:
+        r, s = real.dropna().to_numpy(float), synth.dropna().to_numpy(float)
+        lo, hi = (float(r.min()), float(r.max())) if len(r) else (0.0, 1.0)
+        edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+        ax.hist(r, bins=edges, density=True, alpha=0.55, color=REAL_COLOR, label="real")
+        ax.hist(np.clip(s, edges[0], edges[-1]), bins=edges, density=True, alpha=0.55, color=SYNTH_COLOR, label="synthetic")
+        title = name
+        if real.isna().any() or synth.isna().any():
+            title += f"  (missing: real {real.isna().mean():.1%}, synthetic {synth.isna().mean():.1%})"
+        ax.set_title(title, fontsize=9)
+    else:
+        fr = real.value_counts(normalize=True)
+        fs = synth.value_counts(normalize=True)
+        cats = list(fr.index[:max_categories])
+        x = np.arange(len(cats))
+        ax.bar(x - 0.2, [fr.get(c, 0.0) for c in cats], width=0.4, color=REAL_COLOR, label="real")
+        ax.bar(x + 0.2, [fs.get(c, 0.0) for c in cats], width=0.4, color=SYNTH_COLOR, label="synthetic")
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(c)[:12] for c in cats], rotation=45 if len(cats) > 6 else 0, ha="right" if len(cats) > 6 else "center", fontsize=7)
+        ax.set_ylabel("share", fontsize=8)
+        extra = "" if len(fr) <= max_categories else f"  (top {max_categories} of {len(fr)})"
+        ax.set_title(name + extra, fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, frameon=False)
+    return _png(fig)
+
+
+def association_plot(real: pd.DataFrame, synth: pd.DataFrame) -> bytes:
+    """The real and synthetic association matrices and their difference, side by side."""
+    n = len(real)
+    size = max(4.0, min(0.32 * n + 1.5, 9.0))
+    fig, axes = plt.subplots(1, 3, figsize=(3 * size, size))
+    diff = (synth - real).abs()
+    panels = ((real, "real", "viridis", 0.0, 1.0), (synth, "synthetic", "viridis", 0.0, 1.0), (diff, "|difference|", "Reds", 0.0, 1.0))
+    labels = [str(c)[:18] for c in real.columns]
+    for ax, (m, title, cmap, vmin, vmax) in zip(axes, panels):
+        im = ax.imshow(m.to_numpy(float).__abs__(), cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(range(n))
+        ax.set_yticks(range(n))
+        ax.set_xticklabels(labels, rotation=90, fontsize=6)
+        ax.set_yticklabels(labels if ax is axes[0] else [], fontsize=6)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.suptitle("Association (|Pearson r|, Theil's U, correlation ratio η)", fontsize=10)
+    return _png(fig)
