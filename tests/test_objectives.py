@@ -99,3 +99,15 @@ def test_reparameterize_is_seeded() -> None:
     a = reparameterize(mu, logvar, generator=torch.Generator().manual_seed(3))
     b = reparameterize(mu, logvar, generator=torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
+
+
+def test_query_subset_estimates_match_the_full_batch() -> None:
+    n = 4000
+    z, mu, logvar = correlated_posteriors(n, 0.7, 0.2, seed=3)
+    idx = torch.randperm(n, generator=torch.Generator().manual_seed(1))[:1000]
+    full = decompose_kl(z[idx], mu[idx], logvar[idx], dataset_size=n)
+    sub = decompose_kl(z[idx], mu[idx], logvar[idx], dataset_size=n, n_queries=250)
+    assert float(sub.total_correlation) == pytest.approx(float(full.total_correlation), abs=0.06)
+    assert float(sub.mutual_information) == pytest.approx(float(full.mutual_information), abs=0.1)
+    same = decompose_kl(z[idx], mu[idx], logvar[idx], dataset_size=n, n_queries=1000)
+    assert torch.equal(same.total_correlation, full.total_correlation)

@@ -28,6 +28,9 @@ class BetaTCVAEConfig(MethodConfig):
     gamma: float = 1.0
     #: Estimator of q(z): "mss" (minibatch stratified) or "mws" (minibatch weighted).
     estimator: str = "mss"
+    #: Batch rows at which the KL terms are evaluated, each against all the batch's
+    #: posteriors (see decompose_kl); the whole batch when larger than it.
+    kl_queries: int = 128
 
 
 class BetaTCVAE(SingleStageVAE):
@@ -41,7 +44,9 @@ class BetaTCVAE(SingleStageVAE):
         z, mu, logvar, nll = self.forward_terms(x)
         cfg = self.config
         assert isinstance(cfg, BetaTCVAEConfig)
-        d = decompose_kl(z, mu, logvar, dataset_size=self.dataset_size, estimator=cfg.estimator)  # type: ignore[arg-type]
+        d = decompose_kl(
+            z, mu, logvar, dataset_size=self.dataset_size, estimator=cfg.estimator, n_queries=cfg.kl_queries  # type: ignore[arg-type]
+        )
         rec = nll.mean()
         total = rec + cfg.alpha * d.mutual_information + cfg.beta * d.total_correlation + cfg.gamma * d.dimension_wise_kl
         return total, {

@@ -1,0 +1,312 @@
+"""One call that runs every evaluation, and the JSON + self-contained HTML report.
+
+    from synthkit.evaluate import evaluate
+    ev = evaluate(train, synthetic, holdout, target="default_flag")
+    ev.write("report/")        # report.json and report.html (plots embedded, no URLs)
+
+Following paper 001 §6.3, fidelity and detection are reported against the training data
+(what the model saw) and, when a holdout is given, against it too (the paper's "Train" and
+"Test" columns of Tables 1–2); C2ST follows the paper's five steps with the holdout as
+D_test. Utility needs a holdout and a target column; privacy needs a holdout.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthkit.errors import SynthkitError
+from synthkit.evaluate.detection import c2st
+from synthkit.evaluate.encoding import prepare
+from synthkit.evaluate.fidelity import fidelity
+from synthkit.evaluate.plots import association_plot, column_plot
+from synthkit.evaluate.privacy import DCR_SHARE_BAR, privacy
+from synthkit.evaluate.utility import tstr
+from synthkit.tabular.io import write_text
+from synthkit.tabular.schema import Schema, infer_schema
+
+
+@dataclass
+class Evaluation:
+    """JSON-ready results, the plots (PNG bytes) and how long each part took."""
+
+    results: dict[str, Any]
+    figures: dict[str, bytes] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """The results and timings as indented JSON."""
+        return json.dumps({**self.results, "timings_s": self.timings}, indent=2, default=_json_default)
+
+    def write(self, folder: str | Path, title: str = "synthkit evaluation") -> Path:
+        """Write report.json and report.html (self-contained) into `folder`."""
+        out = Path(folder)
+        if out.exists() and not out.is_dir():
+            raise SynthkitError(f"{out}: exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(self.to_json() + "\n", out / "report.json")
+        write_text(render_html(self, title), out / "report.html")
+        return out
+
+
+def evaluate(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    *,
+    target: str | None = None,
+    schema: Schema | None = None,
+    seed: int = 0,
+    anonymeter: bool = True,
+    anonymeter_attacks: int = 500,
+    plots: bool = True,
+    on_step: Any = None,
+) -> Evaluation:
+    """Fidelity, detection (C2ST), utility (TSTR) and privacy of `synthetic`.
+
+    `on_step(name)` (optional) is called before each part, for progress display.
+    """
+    if target is not None and holdout is None:
+        raise SynthkitError("--target needs --holdout: utility is measured on real rows the model never saw")
+    schema = schema or infer_schema(train)
+    # Checks columns once, up front: a missing column fails before any slow step.
+    _, cols, _ = prepare(train, synthetic, *([holdout] if holdout is not None else []), schema=schema)
+    step = on_step or (lambda _name: None)
+    timings: dict[str, float] = {}
+    results: dict[str, Any] = {
+        "rows": {"train": len(train), "synthetic": len(synthetic), "holdout": None if holdout is None else len(holdout)},
+        "columns": {"numeric": cols.numeric, "categorical": cols.categorical},
+        "seed": seed,
+    }
+
+    def timed(name: str, fn: Any) -> Any:
+        step(name)
+        t0 = time.perf_counter()
+        value = fn()
+        timings[name] = time.perf_counter() - t0
+        return value
+
+    fid_train = timed("fidelity", lambda: fidelity(train, synthetic, schema))
+    assoc = (fid_train.pop("assoc_real"), fid_train.pop("assoc_synth"))
+    results["fidelity"] = {"train": fid_train}
+    if holdout is not None:
+        fid_test = timed("fidelity (holdout)", lambda: fidelity(holdout, synthetic, schema))
+        fid_test.pop("assoc_real"), fid_test.pop("assoc_synth")
+        results["fidelity"]["holdout"] = fid_test
+
+    detection = {}
+    if holdout is not None:
+        detection["holdout"] = timed("detection", lambda: c2st(holdout, synthetic, schema, seed=seed))
+    detection["train"] = timed("detection (train)", lambda: c2st(train, synthetic, schema, seed=seed))
+    results["detection"] = detection
+
+    if target is not None and holdout is not None:
+        results["utility"] = timed("utility", lambda: tstr(train, synthetic, holdout, target, schema, seed=seed))
+    if holdout is not None:
+        results["privacy"] = timed(
+            "privacy",
+            lambda: privacy(train, synthetic, holdout, schema, seed=seed, anonymeter=anonymeter,
+                            anonymeter_attacks=anonymeter_attacks),
+        )
+
+    figures: dict[str, bytes] = {}
+    if plots:
+        def draw() -> None:
+            _, _, (r, s) = prepare(train, synthetic, schema=schema)
+            numeric = set(cols.numeric)
+            for name in cols.all:
+                figures[f"column:{name}"] = column_plot(r[name], s[name], numeric=name in numeric)
+            figures["associations"] = association_plot(*assoc)
+
+        timed("plots", draw)
+    return Evaluation(results=results, figures=figures, timings=timings)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the figures
+# ---------------------------------------------------------------------------------------
+
+
+def auc_reading(auc: float) -> str:
+    """Plain words for a C2ST AUC (0.5: indistinguishable)."""
+    if auc < 0.55:
+        return "indistinguishable"
+    if auc < 0.65:
+        return "hard to tell apart"
+    if auc < 0.75:
+        return "distinguishable with effort"
+    if auc < 0.9:
+        return "readily distinguished"
+    return "easily distinguished"
+
+
+def headline(ev: Evaluation) -> list[tuple[str, str, str]]:
+    """The figures a reader looks at first: (measure, value, what it means)."""
+    r = ev.results
+    rows: list[tuple[str, str, str]] = []
+    fid = r["fidelity"]
+    for split in ("train", "holdout"):
+        if split in fid:
+            f = fid[split]
+            rows.append((f"mean JSD vs {split}", f"{f['jsd_mean']:.3f}", "0 = identical column distributions, 1 = disjoint"))
+            rows.append((f"correlation difference vs {split}", f"{f['cd']:.3f}", "Frobenius norm of the association-matrix difference; 0 = same relationships"))
+    sdm = fid["train"].get("sdmetrics", {})
+    if sdm.get("score") is not None:
+        rows.append(("SDMetrics quality score", f"{sdm['score']:.3f}", "SDMetrics' single-table score, 1 = best"))
+    for split, det in r["detection"].items():
+        for clf, auc in det["auc"].items():
+            rows.append((f"C2ST AUC ({clf.replace('_', ' ')}, vs {split})", f"{auc:.3f}", auc_reading(auc)))
+    if "utility" in r:
+        u = r["utility"]
+        ratio = "n/a" if u["ratio"] is None else f"{u['ratio']:.2f}"
+        rows.append((f"utility: {u['metric']} for {u['target']!r}", f"real {u['real']:.3f} / synthetic {u['synthetic']:.3f}",
+                     f"ratio {ratio}: a model trained on synthetic rows, tested on real holdout rows"))
+    if "privacy" in r:
+        p = r["privacy"]
+        verdict = "within" if p["dcr_share_ok"] else "ABOVE"
+        rows.append(("DCR share", f"{p['dcr_share']:.3f}",
+                     f"share of synthetic rows closer to a training row than to a holdout row; 0.5 = no leak, {verdict} the {DCR_SHARE_BAR} bar"))
+        rows.append(("exact copies of training rows", f"{p['exact_copy_rate_train']:.2%}",
+                     f"holdout rows that also occur in training: {p['exact_copy_rate_reference']:.2%} (reference)"))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#1b1b1b;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top;font-size:.92em}
+th{background:#f3f5f8}td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666;font-size:.9em}
+.grid{display:flex;flex-wrap:wrap;gap:8px}.grid img{width:330px;border:1px solid #eee}img.wide{max-width:100%}
+.bad{color:#a40000;font-weight:600}.ok{color:#176117;font-weight:600}
+@media print{.grid img{width:45%}h2{page-break-after:avoid}}
+"""
+
+
+def _table(header: list[str], rows: list[list[str]], numeric_cols: tuple[int, ...] = ()) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td class='num'>{html.escape(c)}</td>" if i in numeric_cols else f"<td>{html.escape(c)}</td>"
+            for i, c in enumerate(row)
+        ) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _img(png: bytes, alt: str, css: str = "") -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f"<img class='{css}' alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+
+
+def render_html(ev: Evaluation, title: str = "synthkit evaluation") -> str:
+    """A self-contained HTML page: headline figures, details, plots (embedded PNGs)."""
+    r = ev.results
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"]
+    parts.append(f"<h1>{html.escape(title)}</h1>")
+    rows = r["rows"]
+    parts.append(
+        f"<p class='muted'>{rows['train']:,} training rows, {rows['synthetic']:,} synthetic rows"
+        + (f", {rows['holdout']:,} holdout rows" if rows["holdout"] else ", no holdout")
+        + f"; {len(r['columns']['numeric'])} numeric and {len(r['columns']['categorical'])} categorical columns compared; seed {r['seed']}.</p>"
+    )
+    parts.append("<h2>Summary</h2>")
+    parts.append(_table(["measure", "value", "what it means"], [list(x) for x in headline(ev)], (1,)))
+
+    parts.append("<h2>Fidelity per column (paper §6.3.1)</h2><p class='muted'>Jensen–Shannon divergence, log base 2. "
+                 "Numeric columns: 20 equal-width bins over the real column's range, synthetic values outside it in the edge bins, "
+                 "missing values a bin of their own. Categorical columns: category frequencies.</p>")
+    fid = r["fidelity"]
+    splits = [s for s in ("train", "holdout") if s in fid]
+    jsd_rows = sorted(fid["train"]["jsd"], key=lambda c: -fid["train"]["jsd"][c])
+    parts.append(_table(["column"] + [f"JSD vs {s}" for s in splits],
+                        [[c] + [f"{fid[s]['jsd'][c]:.4f}" for s in splits] for c in jsd_rows], tuple(range(1, 1 + len(splits)))))
+
+    parts.append("<h2>Detection: classifier two-sample test (paper §6.3.2)</h2><p class='muted'>Real rows labelled 1, "
+                 "synthetic rows 0, split 70/30; AUC on the held-out 30 %. 0.5 means a classifier cannot tell them apart.</p>")
+    for split, det in r["detection"].items():
+        parts.append(f"<p>Against the {html.escape(split)} rows ({det['n_real']:,} real, {det['n_synthetic']:,} synthetic):</p>")
+        parts.append(_table(["classifier", "AUC", "reading"],
+                            [[k.replace("_", " "), f"{v:.3f}", auc_reading(v)] for k, v in det["auc"].items()], (1,)))
+        if det.get("top_features"):
+            parts.append("<p>What the XGBoost detector relies on most (share of its total gain) — the columns to look at first:</p>")
+            parts.append(_table(["column", "importance"],
+                                [[f["column"], f"{f['importance']:.1%}"] for f in det["top_features"]], (1,)))
+
+    if "utility" in r:
+        u = r["utility"]
+        parts.append("<h2>Utility: train on synthetic, test on real</h2>")
+        parts.append(_table(["target", "task", "metric", "trained on real", "trained on synthetic", "ratio"],
+                            [[u["target"], u["task"], u["metric"], f"{u['real']:.4f}", f"{u['synthetic']:.4f}",
+                              "n/a" if u["ratio"] is None else f"{u['ratio']:.3f}"]], (3, 4, 5)))
+        parts.append(f"<p class='muted'>Secondary metric ({html.escape(u['secondary_metric'])}): real "
+                     f"{u['secondary']['real']:.4f}, synthetic {u['secondary']['synthetic']:.4f}. XGBoost in both cases, tested on the holdout.</p>")
+
+    if "privacy" in r:
+        parts.append(_privacy_html(r["privacy"]))
+
+    if ev.figures:
+        parts.append("<h2>Real against synthetic, column by column</h2><p class='muted'>Blue: real training data; orange: synthetic.</p><div class='grid'>")
+        parts.extend(_img(png, name.split(":", 1)[1]) for name, png in ev.figures.items() if name.startswith("column:"))
+        parts.append("</div>")
+        if "associations" in ev.figures:
+            parts.append("<h2>Associations</h2>" + _img(ev.figures["associations"], "association matrices", "wide"))
+    parts.append("<h2>How this was computed</h2>")
+    parts.append(_table(["part", "seconds"], [[k, f"{v:.1f}"] for k, v in ev.timings.items()], (1,)))
+    parts.append("<p class='muted'>Generated by synthkit. Definitions: docs/evaluation.md.</p></body></html>")
+    return "".join(parts)
+
+
+def _privacy_html(p: dict[str, Any]) -> str:
+    ok = "<span class='ok'>within</span>" if p["dcr_share_ok"] else "<span class='bad'>above</span>"
+    out = ["<h2>Privacy</h2>",
+           f"<p>DCR share {p['dcr_share']:.3f} ({ok} the {DCR_SHARE_BAR} bar): the share of synthetic rows lying closer to a "
+           "training row than to a holdout row (equal numbers of each). 0.5 means the synthetic rows are no closer to the "
+           "rows the model saw than to rows it never saw.</p>"]
+    d, n = p["dcr"], p["nndr"]
+    out.append(_table(
+        ["figure", "synthetic → train", "holdout → train (reference)"],
+        [["distance to closest record, 5th percentile", f"{d['synthetic_p5']:.4f}", f"{d['holdout_p5']:.4f}"],
+         ["distance to closest record, median", f"{d['synthetic_median']:.4f}", f"{d['holdout_median']:.4f}"],
+         ["nearest-neighbour distance ratio, mean", f"{n['synthetic_mean']:.3f}", f"{n['holdout_mean']:.3f}"],
+         ["nearest-neighbour distance ratio, 5th percentile", f"{n['synthetic_p5']:.3f}", f"{n['holdout_p5']:.3f}"],
+         ["exact copies of a training row", f"{p['exact_copy_rate_train']:.2%}", f"{p['exact_copy_rate_reference']:.2%}"]],
+        (1, 2)))
+    out.append(f"<p class='muted'>Exact copies of a holdout row: {p['exact_copy_rate_holdout']:.2%}. "
+               + " ".join(html.escape(x) for x in p.get("notes", [])) + "</p>")
+    a = p.get("anonymeter", {})
+    if a.get("available"):
+        rows = []
+        for attack in ("singling_out", "linkability"):
+            if attack in a:
+                x = a[attack]
+                rows.append([attack.replace("_", "-"), f"{x['risk']:.3f}", f"[{x['risk_ci'][0]:.3f}, {x['risk_ci'][1]:.3f}]",
+                             f"{x['attack_rate']:.3f}"])
+        for secret, x in a.get("inference", {}).items():
+            rows.append([f"inference of {secret}", f"{x['risk']:.3f}", f"[{x['risk_ci'][0]:.3f}, {x['risk_ci'][1]:.3f}]",
+                         f"{x['attack_rate']:.3f}"])
+        out.append(f"<p>anonymeter {html.escape(str(a.get('version', '')))} risks ({a.get('n_attacks')} attacks; 0 = no risk "
+                   "beyond what the holdout control allows):</p>")
+        out.append(_table(["attack", "risk", "95% interval", "attack success rate"], rows, (1, 3)))
+    else:
+        out.append(f"<p class='muted'>anonymeter risks not computed: {html.escape(str(a.get('reason', 'not requested')))}</p>")
+    return "".join(out)
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, pd.DataFrame):
+        return o.to_dict()
+    return str(o)
