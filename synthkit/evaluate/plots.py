@@ -50,6 +50,9 @@ def column_plot(real: pd.Series, synth: pd.Series, numeric: bool, bins: int = 40
         fr = real.value_counts(normalize=True)
         fs = synth.value_counts(normalize=True)
         cats = list(fr.index[:max_categories])
+        numbers = pd.to_numeric(pd.Series(cats, dtype=object), errors="coerce")
+        if numbers.notna().all():  # counts and codes read best in value order
+            cats = [c for _, c in sorted(zip(numbers, cats))]
         x = np.arange(len(cats))
         ax.bar(x - 0.2, [fr.get(c, 0.0) for c in cats], width=0.4, color=REAL_COLOR, label="real")
         ax.bar(x + 0.2, [fs.get(c, 0.0) for c in cats], width=0.4, color=SYNTH_COLOR, label="synthetic")
