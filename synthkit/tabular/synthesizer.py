@@ -147,6 +147,16 @@ class Synthesizer:
         with torch.no_grad():
             return {k: v.numpy() for k, v in model.encode(x).items()}
 
+    def reconstruct(self, df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """Deterministic reconstructions of `df` through the model, per stage ("stage1" and
+        "msvae" for MS-VAE): posterior means in, each column's most likely mode or category
+        and its mean offset out."""
+        transformer, model = self._fitted()
+        x = torch.as_tensor(transformer.transform(df, dtype=np.float32))
+        with torch.no_grad():
+            recs = model.reconstructions(x)
+        return {k: transformer.inverse_transform(v.numpy(), seed=self.seed) for k, v in recs.items()}
+
     def decode(self, latents: dict[str, np.ndarray], seed: int | None = None) -> pd.DataFrame:
         """Rows generated from given latents (as :meth:`encode` returns them)."""
         transformer, model = self._fitted()

@@ -65,6 +65,11 @@ class TabularMethod(nn.Module):
         """Rows drawn from p(x | latents), in transformer space."""
         raise NotImplementedError
 
+    @torch.no_grad()
+    def reconstructions(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Mean reconstructions of `x` (posterior means in, expected rows out), per stage."""
+        raise NotImplementedError
+
 
 class SingleStageVAE(TabularMethod):
     """Encoder q(z|x), decoder p(x|z) with per-column heads; subclasses define the loss."""
@@ -95,6 +100,10 @@ class SingleStageVAE(TabularMethod):
     def reconstruct_mean(self, x: torch.Tensor) -> torch.Tensor:
         """The mean reconstruction dec(E[z|x]) in transformer space (MS-VAE's Y)."""
         return self.heads.mean(self.decoder(self.encoder(x)[0]))
+
+    @torch.no_grad()
+    def reconstructions(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {self.name: self.reconstruct_mean(x)}
 
 
 def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -103,6 +103,13 @@ class MSVAE(TabularMethod):
         return {"c": c, "z": self.stage2._posterior(x, y)[0]}
 
     @torch.no_grad()
+    def reconstructions(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Y = dec₁(E[c|x]) (stage one) and G(Y, E[z|x, y]) (MS-VAE), both as expected rows."""
+        y = self.stage1.reconstruct_mean(x)
+        z = self.stage2._posterior(x, y)[0]
+        return {"stage1": y, "msvae": self.stage2.heads.mean(self.stage2.decoder(y, z))}
+
+    @torch.no_grad()
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         y = self.stage1.heads.mean(self.stage1.decoder(latents["c"]))
         return self.stage2.heads.sample(self.stage2.decoder(y, latents["z"]), generator)
