@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -33,7 +34,8 @@ class MethodConfig:
 
 
 class TabularMethod(nn.Module):
-    """A generative model over transformer space. Subclasses set `name` and `config_class`."""
+    """A generative model over transformer space. Subclasses set `name` and `config_class`
+    and implement the four methods marked abstract (documentary: nn.Module is no ABC)."""
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
@@ -55,20 +57,21 @@ class TabularMethod(nn.Module):
         """Size of each latent block."""
         return {name: self.config.latent_dim for name in self.latent_names}
 
-    @torch.no_grad()
+    @abstractmethod
+    def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The training objective on a batch and its named terms (batch means)."""
+
+    @abstractmethod
     def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Posterior means of each latent block."""
-        raise NotImplementedError
 
-    @torch.no_grad()
+    @abstractmethod
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         """Rows drawn from p(x | latents), in transformer space."""
-        raise NotImplementedError
 
-    @torch.no_grad()
+    @abstractmethod
     def reconstructions(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Mean reconstructions of `x` (posterior means in, expected rows out), per stage."""
-        raise NotImplementedError
 
 
 class SingleStageVAE(TabularMethod):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from synthkit.core.objectives import reparameterize
 from synthkit.core.trainer import Callback, History, TrainerConfig, train
@@ -36,14 +37,12 @@ class MSVAEConfig(BetaTCVAEConfig):
     residual_beta: float = 1.0
 
 
-class ResidualVAE(TabularMethod):
+class ResidualVAE(nn.Module):
     """Stage two: q(z | x − y, y) and G(Y, Z). Trains on rows [x, y] side by side."""
 
-    name = "msvae-stage2"
-    latent_names = ("z",)
-
     def __init__(self, config: MSVAEConfig, spans: list[Span]) -> None:
-        super().__init__(config, spans)
+        super().__init__()
+        self.config = config
         self.dim = sum(s.width for s in spans)
         self.residual_encoder = GaussianEncoder(2 * self.dim, config.hidden, config.residual_dim)
         self.decoder = AdaINDecoder(self.dim, config.residual_dim, tuple(reversed(config.hidden)), self.dim)
@@ -58,7 +57,6 @@ class ResidualVAE(TabularMethod):
         z = reparameterize(mu, logvar)
         rec = self.heads.nll(x, self.decoder(y, z)).mean()
         kl = kl_term(mu, logvar)
-        assert isinstance(self.config, MSVAEConfig)
         return rec + self.config.residual_beta * kl, {"reconstruction": rec, "kl": kl}
 
 
