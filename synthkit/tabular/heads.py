@@ -1,17 +1,28 @@
-"""Per-column output heads: turning a decoder's raw output into a likelihood over a row.
+"""Per-column output heads: a decoder's raw output as a likelihood over a transformed row.
 
-The transformer's spans say what each output column is. A decoder emits one raw number per
-output column; the heads interpret them:
+The transformer's spans say what each transformed column is; the heads say what the decoder
+emits for it and how that scores a row:
 
-* ``offset`` and ``value`` columns — Gaussian with a learned, per-column scale (as TVAE's
-  σ parameter): mean = the raw output (``value`` columns: its sigmoid, since they live in
-  [0, 1]);
-* ``modes`` and ``categories`` blocks — a categorical over the block (softmax of the raw
-  outputs), trained with cross-entropy.
+* a numeric column (``offset`` span + ``modes`` span with K modes, G of them Gaussian) is a
+  mixture: K mode logits and, for each Gaussian mode, its own offset mean — functions of
+  the latent code — with a learned scale σ_k per mode. A row scores −log softmax(logits)[k]
+  for its mode k, plus, when k is Gaussian, −log N(offset; μ_k, σ_k). Point-mass and
+  missing modes carry no offset.
+* ``categories`` — K logits; cross-entropy.
+* ``value`` (the min-max transformer) — a mean (through a sigmoid, values live in [0, 1])
+  with a learned scale per column; Gaussian.
 
-Every softmax block is handled at once: blocks are gathered into one padded
-(batch × blocks × widest block) tensor, so the cost of a step does not grow with the number
-of columns in Python (and a GPU sees a handful of kernels, not one per column).
+Why one offset mean per mode rather than TVAE's single offset output per column: with one
+output the decoder must place a mean that serves whichever mode is sampled, so a row drawn
+in one mode gets an offset meant for another. The per-mode mixture is the likelihood the
+transformer's (mode, offset) encoding implies. The scales are parameters, not decoder
+outputs: a decoder that can widen σ row by row explains the data through σ and stops using
+the latent code (posterior collapse; seen on the credit data, where all but one latent
+dimension went silent).
+
+Softmax blocks and Gaussian modes are each handled as one gathered tensor, so the cost of a
+step does not grow with the number of columns in Python, and a GPU sees a handful of
+kernels rather than one per column.
 """
 
 from __future__ import annotations
@@ -24,77 +35,120 @@ from torch import nn
 from synthkit.tabular.transformer import Span
 
 LOG_2PI = math.log(2 * math.pi)
+#: Bounds of log σ (offset units: σ of 1 spans four standard deviations of the mode).
+LOG_SCALE_MIN, LOG_SCALE_MAX = -7.0, 2.0
+#: Initial σ, as TVAE's.
+INIT_SCALE = 0.1
 
 
 class OutputHeads(nn.Module):
-    """Likelihood, mean and sampling for a transformer's output layout (see module docstring)."""
+    """Raw layout, likelihood, mean and sampling for a transformer's spans (module docstring)."""
 
-    def __init__(self, spans: list[Span], init_scale: float = 0.1) -> None:
+    def __init__(self, spans: list[Span]) -> None:
         super().__init__()
-        gauss = [s.start for s in spans if s.kind in ("offset", "value")]
-        sigmoid = [s.start for s in spans if s.kind == "value"]
-        blocks = [s for s in spans if s.kind in ("modes", "categories")]
         self.output_dim = sum(s.width for s in spans)
-        self.register_buffer("gauss_idx", torch.tensor(gauss, dtype=torch.long))
-        self.register_buffer("sigmoid_mask", torch.tensor([i in set(sigmoid) for i in gauss], dtype=torch.bool))
+        blocks = [s for s in spans if s.kind in ("modes", "categories")]
+        values = [s for s in spans if s.kind == "value"]
+        offsets = {s.column: s.start for s in spans if s.kind == "offset"}
+
+        # Raw layout: all block logits, then (mean, log-scale) per Gaussian mode, then per value.
         width = max((b.width for b in blocks), default=1)
-        index = torch.zeros((len(blocks), width), dtype=torch.long)
+        raw_logit = torch.zeros((len(blocks), width), dtype=torch.long)
+        x_pos = torch.zeros((len(blocks), width), dtype=torch.long)
         valid = torch.zeros((len(blocks), width), dtype=torch.bool)
+        r = 0
         for i, b in enumerate(blocks):
-            index[i, : b.width] = torch.arange(b.start, b.start + b.width)
+            raw_logit[i, : b.width] = torch.arange(r, r + b.width)
+            x_pos[i, : b.width] = torch.arange(b.start, b.start + b.width)
             valid[i, : b.width] = True
-        self.register_buffer("block_idx", index)
+            r += b.width
+        # Gaussian modes: where the mode's indicator and its column's offset sit in x.
+        mode_pos, offset_pos = [], []
+        for b in blocks:
+            if b.kind == "modes":
+                for k in range(b.gaussian):
+                    mode_pos.append(b.start + k)
+                    offset_pos.append(offsets[b.column])
+        g = len(mode_pos)
+        self.register_buffer("raw_logit", raw_logit)
+        self.register_buffer("block_x", x_pos)
         self.register_buffer("block_valid", valid)
-        # log σ per Gaussian column, learned (TVAE initialises σ at 0.1).
-        self.log_scale = nn.Parameter(torch.full((len(gauss),), math.log(init_scale)))
+        self.register_buffer("mode_x", torch.tensor(mode_pos, dtype=torch.long))
+        self.register_buffer("offset_x", torch.tensor(offset_pos, dtype=torch.long))
+        self.register_buffer("mode_mean_raw", torch.arange(r, r + g, dtype=torch.long))
+        r += g
+        self.register_buffer("value_x", torch.tensor([s.start for s in values], dtype=torch.long))
+        self.register_buffer("value_mean_raw", torch.arange(r, r + len(values), dtype=torch.long))
+        r += len(values)
+        # log σ per Gaussian mode and per value column, learned (TVAE initialises σ at 0.1).
+        self.mode_log_scale = nn.Parameter(torch.zeros(g))
+        self.value_log_scale = nn.Parameter(torch.zeros(len(values)))
+        #: Width of the decoder output these heads read.
+        self.raw_dim = r
 
-    def _gaussian_mean(self, out: torch.Tensor) -> torch.Tensor:
-        mean = out[:, self.gauss_idx]
-        return torch.where(self.sigmoid_mask, torch.sigmoid(mean), mean)
+    # -- pieces ---------------------------------------------------------------------------
 
-    def _block_logits(self, out: torch.Tensor) -> torch.Tensor:
-        logits = out[:, self.block_idx]  # (batch, blocks, width)
-        return logits.masked_fill(~self.block_valid, float("-inf"))
+    def _logits(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw[:, self.raw_logit].masked_fill(~self.block_valid, float("-inf"))  # (B, blocks, width)
 
-    def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """−log p(x | decoder output) per row, summed over columns (nats)."""
-        total = torch.zeros(len(x), device=x.device, dtype=out.dtype)
-        if len(self.gauss_idx):
-            mean = self._gaussian_mean(out)
-            target = x[:, self.gauss_idx]
-            ls = self.log_scale.clamp(min=-7.0, max=2.0)
-            total = total + (0.5 * LOG_2PI + ls + 0.5 * ((target - mean) * torch.exp(-ls)) ** 2).sum(dim=1)
-        if self.block_idx.shape[0]:
-            log_p = torch.log_softmax(self._block_logits(out), dim=-1)
-            target = x[:, self.block_idx] * self.block_valid
-            total = total - (target * log_p.masked_fill(~self.block_valid, 0.0)).sum(dim=(1, 2))
+    @staticmethod
+    def _log_scale(param: torch.Tensor) -> torch.Tensor:
+        return (param + math.log(INIT_SCALE)).clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+
+    def _gaussian(self, mean: torch.Tensor, log_scale: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return 0.5 * LOG_2PI + log_scale + 0.5 * ((target - mean) * torch.exp(-log_scale)) ** 2
+
+    # -- likelihood -----------------------------------------------------------------------
+
+    def nll(self, x: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """−log p(x | decoder output `raw`) per row, summed over columns (nats)."""
+        total = torch.zeros(len(x), device=x.device, dtype=raw.dtype)
+        if self.raw_logit.shape[0]:
+            log_p = torch.log_softmax(self._logits(raw), dim=-1).masked_fill(~self.block_valid, 0.0)
+            total = total - (x[:, self.block_x] * log_p).sum(dim=(1, 2))
+        if len(self.mode_x):
+            active = x[:, self.mode_x]  # 1 where the row is in that Gaussian mode
+            nll = self._gaussian(raw[:, self.mode_mean_raw], self._log_scale(self.mode_log_scale), x[:, self.offset_x])
+            total = total + (active * nll).sum(dim=1)
+        if len(self.value_x):
+            mean = torch.sigmoid(raw[:, self.value_mean_raw])
+            total = total + self._gaussian(mean, self._log_scale(self.value_log_scale), x[:, self.value_x]).sum(dim=1)
         return total
 
-    def mean(self, out: torch.Tensor) -> torch.Tensor:
-        """The expected row in transformer space: Gaussian means, softmax probabilities."""
-        y = torch.zeros_like(out)
-        if len(self.gauss_idx):
-            y[:, self.gauss_idx] = self._gaussian_mean(out)
-        if self.block_idx.shape[0]:
-            probs = torch.softmax(self._block_logits(out), dim=-1)
-            y[:, self.block_idx[self.block_valid]] = probs[:, self.block_valid]
+    # -- expected row and draws -----------------------------------------------------------
+
+    def mean(self, raw: torch.Tensor) -> torch.Tensor:
+        """The expected row in transformer space: mode/category probabilities, and for each
+        numeric column the probability-weighted mean of its Gaussian modes' offsets."""
+        y = torch.zeros((len(raw), self.output_dim), device=raw.device, dtype=raw.dtype)
+        if self.raw_logit.shape[0]:
+            probs = torch.softmax(self._logits(raw), dim=-1)
+            y[:, self.block_x[self.block_valid]] = probs[:, self.block_valid]
+        if len(self.mode_x):
+            weighted = y[:, self.mode_x] * raw[:, self.mode_mean_raw]
+            y.index_add_(1, self.offset_x, weighted)
+        if len(self.value_x):
+            y[:, self.value_x] = torch.sigmoid(raw[:, self.value_mean_raw])
         return y
 
     @torch.no_grad()
-    def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A draw from p(x | decoder output): Gaussian columns with their learned scale,
-        one category per block drawn from its softmax (so rare modes and categories keep
-        their rates, which an argmax would erase)."""
-        x = torch.zeros_like(out)
-        if len(self.gauss_idx):
-            mean = self._gaussian_mean(out)
-            noise = torch.randn(mean.shape, generator=generator, device=out.device, dtype=out.dtype)
-            x[:, self.gauss_idx] = mean + torch.exp(self.log_scale.clamp(min=-7.0, max=2.0)) * noise
-        if self.block_idx.shape[0]:
-            logits = self._block_logits(out)
-            # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits).
-            u = torch.rand(logits.shape, generator=generator, device=out.device, dtype=out.dtype)
-            choice = (logits - torch.log(-torch.log(u.clamp_min(1e-20)))).argmax(dim=-1)  # (batch, blocks)
-            cols = torch.gather(self.block_idx.expand(len(out), -1, -1), 2, choice[:, :, None])[:, :, 0]
+    def sample(self, raw: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A draw from p(x | raw): a mode or category per block from its softmax (Gumbel-max,
+        so rare modes and categories keep their rates, which an argmax would erase), then
+        the chosen Gaussian mode's offset from N(μ_k, σ_k)."""
+        x = torch.zeros((len(raw), self.output_dim), device=raw.device, dtype=raw.dtype)
+        if self.raw_logit.shape[0]:
+            logits = self._logits(raw)
+            u = torch.rand(logits.shape, generator=generator, device=raw.device, dtype=raw.dtype)
+            choice = (logits - torch.log(-torch.log(u.clamp_min(1e-20)))).argmax(dim=-1)  # (B, blocks)
+            cols = torch.gather(self.block_x.expand(len(raw), -1, -1), 2, choice[:, :, None])[:, :, 0]
             x.scatter_(1, cols, 1.0)
+        if len(self.mode_x):
+            noise = torch.randn((len(raw), len(self.mode_x)), generator=generator, device=raw.device, dtype=raw.dtype)
+            draw = raw[:, self.mode_mean_raw] + torch.exp(self._log_scale(self.mode_log_scale)) * noise
+            x.index_add_(1, self.offset_x, x[:, self.mode_x] * draw)
+        if len(self.value_x):
+            noise = torch.randn((len(raw), len(self.value_x)), generator=generator, device=raw.device, dtype=raw.dtype)
+            mean = torch.sigmoid(raw[:, self.value_mean_raw])
+            x[:, self.value_x] = mean + torch.exp(self._log_scale(self.value_log_scale)) * noise
         return x

@@ -52,12 +52,15 @@ class Span:
     ``modes`` (one-hot of the mode: Gaussian modes, then point masses, then missing),
     ``categories`` (one-hot of the category, then the rare pool, then missing),
     ``value`` (one real value in [0, 1], the min-max transformer's output).
+    A ``modes`` span follows its column's ``offset`` span; its first `gaussian` entries
+    are Gaussian modes (the offset means something only for those).
     """
 
     column: str
     kind: SpanKind
     start: int
     width: int
+    gaussian: int = 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -533,7 +536,7 @@ class ModeSpecificTransformer(TabularTransformer):
             if spec.name in self._numeric:
                 state = self._numeric[spec.name]
                 self.spans.append(Span(spec.name, "offset", start, 1))
-                self.spans.append(Span(spec.name, "modes", start + 1, state.width - 1))
+                self.spans.append(Span(spec.name, "modes", start + 1, state.width - 1, gaussian=state.n_gaussian))
                 start += state.width
             else:
                 width = self._categories[spec.name].n_codes

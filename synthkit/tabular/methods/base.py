@@ -79,10 +79,9 @@ class SingleStageVAE(TabularMethod):
 
     def __init__(self, config: MethodConfig, spans: list[Span]) -> None:
         super().__init__(config, spans)
-        dim = sum(s.width for s in spans)
-        self.encoder = GaussianEncoder(dim, config.hidden, config.latent_dim)
-        self.decoder = mlp(config.latent_dim, tuple(reversed(config.hidden)), dim)
         self.heads = OutputHeads(spans)
+        self.encoder = GaussianEncoder(self.heads.output_dim, config.hidden, config.latent_dim)
+        self.decoder = mlp(config.latent_dim, tuple(reversed(config.hidden)), self.heads.raw_dim)
 
     def forward_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """z ~ q(z|x), its mean and log-variance, and the reconstruction NLL per row."""

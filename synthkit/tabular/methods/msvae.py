@@ -43,10 +43,10 @@ class ResidualVAE(nn.Module):
     def __init__(self, config: MSVAEConfig, spans: list[Span]) -> None:
         super().__init__()
         self.config = config
-        self.dim = sum(s.width for s in spans)
-        self.residual_encoder = GaussianEncoder(2 * self.dim, config.hidden, config.residual_dim)
-        self.decoder = AdaINDecoder(self.dim, config.residual_dim, tuple(reversed(config.hidden)), self.dim)
         self.heads = OutputHeads(spans)
+        self.dim = self.heads.output_dim
+        self.residual_encoder = GaussianEncoder(2 * self.dim, config.hidden, config.residual_dim)
+        self.decoder = AdaINDecoder(self.dim, config.residual_dim, tuple(reversed(config.hidden)), self.heads.raw_dim)
 
     def _posterior(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.residual_encoder(torch.cat([x - y, y], dim=1))
