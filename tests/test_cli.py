@@ -118,3 +118,34 @@ def test_invalid_options_are_usage_errors() -> None:
 def test_module_entry_point() -> None:
     res = subprocess.run([sys.executable, "-m", "synthkit.cli", "--version"], capture_output=True, text=True)
     assert res.returncode == 0 and "synthkit" in res.stdout
+
+
+def test_fit_and_sample_end_to_end(tmp_path: Path) -> None:
+    data, model, out = tmp_path / "credit.csv", tmp_path / "model", tmp_path / "synthetic.csv"
+    assert run("datasets", "credit", "-n", "600", "-o", str(data)).returncode == 0
+    res = run("fit", str(data), "--epochs", "2", "--seed", "4", "-o", str(model))
+    assert res.returncode == 0, res.stderr
+    assert "stage1" in res.stdout and "stage2" in res.stdout and "saved to" in res.stdout
+    res = run("sample", str(model), "-n", "250", "--seed", "1", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    fake = pd.read_csv(out)
+    assert fake.shape == (250, 19) and list(fake.columns) == list(pd.read_csv(data).columns)
+    again = tmp_path / "again.csv"
+    assert run("sample", str(model), "-n", "250", "--seed", "1", "-o", str(again)).returncode == 0
+    assert out.read_bytes() == again.read_bytes()
+
+
+def test_fit_without_a_file_uses_the_built_in_credit_data(tmp_path: Path) -> None:
+    res = run("fit", "--method", "tvae", "--epochs", "1", "-o", str(tmp_path / "m"))
+    assert res.returncode == 0, res.stderr
+    assert "built-in simulated credit data" in res.stderr and (tmp_path / "m" / "synthesizer.json").is_file()
+
+
+def test_fit_and_sample_errors(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,x\n2,y\n3,x\n")
+    _one_line_error(run("fit", str(data), "--method", "tvae", "--residual-dim", "3", "-o", str(tmp_path / "m")), "--residual-dim")
+    _one_line_error(run("fit", str(data), "--method", "tvae", "--beta", "3", "-o", str(tmp_path / "m")), "--beta")
+    _one_line_error(run("fit", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "m")), "missing.csv")
+    _one_line_error(run("sample", str(tmp_path), "-n", "5", "-o", str(tmp_path / "s.csv")), "not a saved synthkit model")
+    assert not (tmp_path / "m").exists() and not (tmp_path / "s.csv").exists()
