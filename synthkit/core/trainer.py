@@ -40,8 +40,10 @@ class Trainable(Protocol):
 class TrainerConfig:
     """Training settings; every field has a default that works for tables up to ~1M rows."""
 
-    #: Maximum passes over the training rows.
-    epochs: int = 300
+    #: Maximum passes over the training rows (per stage). The paper trained for 3,000;
+    #: on the 20,000-row credit data the C2ST AUC of MS-VAE levels off within ~150 here,
+    #: and early stopping usually ends stage one sooner.
+    epochs: int = 150
     #: Rows per gradient step (capped at the training rows).
     batch_size: int = 500
     #: Adam learning rate.

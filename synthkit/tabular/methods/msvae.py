@@ -33,8 +33,10 @@ class MSVAEConfig(BetaTCVAEConfig):
 
     #: Dimension of the residual latents Z.
     residual_dim: int = 9
-    #: Weight of stage two's KL(q(z | x, y) ‖ N(0, I)) (a plain VAE: 1).
-    residual_beta: float = 1.0
+    #: Weight of stage two's KL(q(z | x, y) ‖ N(0, I)). 0.5 is TVAE's weighting (its loss
+    #: factor of 2 on the reconstruction): on the credit data it lowered the XGBoost C2ST
+    #: AUC from 0.751 (weight 1) to 0.708 at 150 epochs.
+    residual_beta: float = 0.5
 
 
 class ResidualVAE(nn.Module):
