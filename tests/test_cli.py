@@ -149,3 +149,11 @@ def test_fit_and_sample_errors(tmp_path: Path) -> None:
     _one_line_error(run("fit", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "m")), "missing.csv")
     _one_line_error(run("sample", str(tmp_path), "-n", "5", "-o", str(tmp_path / "s.csv")), "not a saved synthkit model")
     assert not (tmp_path / "m").exists() and not (tmp_path / "s.csv").exists()
+
+
+def test_error_messages_with_brackets_print_verbatim(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("[bold]x,b\n1,2\n3,4\n")
+    meta = tmp_path / "meta.json"
+    meta.write_text('{"columns": {"[red]nope": {"kind": "continuous"}}}')
+    _one_line_error(run("schema", str(data), "--metadata", str(meta)), "'[red]nope'")
