@@ -31,7 +31,7 @@ _SDTYPE = {
     ColumnKind.MIXED: "numerical",
     ColumnKind.DISCRETE: "categorical",
     ColumnKind.CATEGORICAL: "categorical",
-    ColumnKind.BOOLEAN: "boolean",
+    ColumnKind.BOOLEAN: "categorical",  # SDV's boolean sdtype rejects text such as yes/no
     ColumnKind.DATETIME: "datetime",
     ColumnKind.IDENTIFIER: "id",
     ColumnKind.CONSTANT: "categorical",

@@ -20,9 +20,10 @@ outputs: a decoder that can widen σ row by row explains the data through σ and
 the latent code (posterior collapse; seen on the credit data, where all but one latent
 dimension went silent).
 
-Softmax blocks and Gaussian modes are each handled as one gathered tensor, so the cost of a
-step does not grow with the number of columns in Python, and a GPU sees a handful of
-kernels rather than one per column.
+Softmax blocks are handled as segments of one (rows × logits) tensor — per-block maxima and
+sums by scatter — and Gaussian modes as one gathered tensor, so the cost of a step does not
+grow with the number of columns in Python, and a GPU sees a handful of kernels rather than
+one per column.
 """
 
 from __future__ import annotations
@@ -51,17 +52,16 @@ class OutputHeads(nn.Module):
         values = [s for s in spans if s.kind == "value"]
         offsets = {s.column: s.start for s in spans if s.kind == "offset"}
 
-        # Raw layout: all block logits, then (mean, log-scale) per Gaussian mode, then per value.
-        width = max((b.width for b in blocks), default=1)
-        raw_logit = torch.zeros((len(blocks), width), dtype=torch.long)
-        x_pos = torch.zeros((len(blocks), width), dtype=torch.long)
-        valid = torch.zeros((len(blocks), width), dtype=torch.bool)
-        r = 0
+        # Raw layout: all block logits (one segment per block), then one offset mean per
+        # Gaussian mode, then one mean per value column.
+        block_id, logit_x = [], []
         for i, b in enumerate(blocks):
-            raw_logit[i, : b.width] = torch.arange(r, r + b.width)
-            x_pos[i, : b.width] = torch.arange(b.start, b.start + b.width)
-            valid[i, : b.width] = True
-            r += b.width
+            block_id += [i] * b.width
+            logit_x += list(range(b.start, b.start + b.width))
+        r = len(logit_x)
+        self.n_blocks = len(blocks)
+        self.register_buffer("block_id", torch.tensor(block_id, dtype=torch.long))
+        self.register_buffer("logit_x", torch.tensor(logit_x, dtype=torch.long))
         # Gaussian modes: where the mode's indicator and its column's offset sit in x.
         mode_pos, offset_pos = [], []
         for b in blocks:
@@ -70,9 +70,6 @@ class OutputHeads(nn.Module):
                     mode_pos.append(b.start + k)
                     offset_pos.append(offsets[b.column])
         g = len(mode_pos)
-        self.register_buffer("raw_logit", raw_logit)
-        self.register_buffer("block_x", x_pos)
-        self.register_buffer("block_valid", valid)
         self.register_buffer("mode_x", torch.tensor(mode_pos, dtype=torch.long))
         self.register_buffer("offset_x", torch.tensor(offset_pos, dtype=torch.long))
         self.register_buffer("mode_mean_raw", torch.arange(r, r + g, dtype=torch.long))
@@ -88,8 +85,23 @@ class OutputHeads(nn.Module):
 
     # -- pieces ---------------------------------------------------------------------------
 
-    def _logits(self, raw: torch.Tensor) -> torch.Tensor:
-        return raw[:, self.raw_logit].masked_fill(~self.block_valid, float("-inf"))  # (B, blocks, width)
+    def _block_reduce(self, values: torch.Tensor, how: str) -> torch.Tensor:
+        """Per-row, per-block max ("amax") or sum ("sum") of (rows × logits) `values`."""
+        out = torch.zeros((len(values), self.n_blocks), device=values.device, dtype=values.dtype)
+        index = self.block_id.expand(len(values), -1)
+        if how == "sum":
+            return out.scatter_add_(1, index, values)
+        return out.scatter_reduce_(1, index, values, "amax", include_self=False)
+
+    def _log_softmax(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities of every logit within its block, and the shifted exponentials.
+        The shift (each block's max) only guards exp() against overflow: softmax does not
+        depend on it, so it carries no gradient."""
+        logits = raw[:, : len(self.logit_x)]
+        shifted = logits - self._block_reduce(logits.detach(), "amax")[:, self.block_id]
+        e = torch.exp(shifted)
+        log_norm = torch.log(self._block_reduce(e, "sum"))
+        return shifted - log_norm[:, self.block_id], e
 
     @staticmethod
     def _log_scale(param: torch.Tensor) -> torch.Tensor:
@@ -103,9 +115,9 @@ class OutputHeads(nn.Module):
     def nll(self, x: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         """−log p(x | decoder output `raw`) per row, summed over columns (nats)."""
         total = torch.zeros(len(x), device=x.device, dtype=raw.dtype)
-        if self.raw_logit.shape[0]:
-            log_p = torch.log_softmax(self._logits(raw), dim=-1).masked_fill(~self.block_valid, 0.0)
-            total = total - (x[:, self.block_x] * log_p).sum(dim=(1, 2))
+        if self.n_blocks:
+            log_p, _ = self._log_softmax(raw)
+            total = total - (x[:, self.logit_x] * log_p).sum(dim=1)
         if len(self.mode_x):
             active = x[:, self.mode_x]  # 1 where the row is in that Gaussian mode
             nll = self._gaussian(raw[:, self.mode_mean_raw], self._log_scale(self.mode_log_scale), x[:, self.offset_x])
@@ -121,9 +133,9 @@ class OutputHeads(nn.Module):
         """The expected row in transformer space: mode/category probabilities, and for each
         numeric column the probability-weighted mean of its Gaussian modes' offsets."""
         y = torch.zeros((len(raw), self.output_dim), device=raw.device, dtype=raw.dtype)
-        if self.raw_logit.shape[0]:
-            probs = torch.softmax(self._logits(raw), dim=-1)
-            y[:, self.block_x[self.block_valid]] = probs[:, self.block_valid]
+        if self.n_blocks:
+            log_p, _ = self._log_softmax(raw)
+            y[:, self.logit_x] = torch.exp(log_p)
         if len(self.mode_x):
             weighted = y[:, self.mode_x] * raw[:, self.mode_mean_raw]
             y.index_add_(1, self.offset_x, weighted)
@@ -137,12 +149,13 @@ class OutputHeads(nn.Module):
         so rare modes and categories keep their rates, which an argmax would erase), then
         the chosen Gaussian mode's offset from N(μ_k, σ_k)."""
         x = torch.zeros((len(raw), self.output_dim), device=raw.device, dtype=raw.dtype)
-        if self.raw_logit.shape[0]:
-            logits = self._logits(raw)
+        if self.n_blocks:
+            logits = raw[:, : len(self.logit_x)]
             u = torch.rand(logits.shape, generator=generator, device=raw.device, dtype=raw.dtype)
-            choice = (logits - torch.log(-torch.log(u.clamp_min(1e-20)))).argmax(dim=-1)  # (B, blocks)
-            cols = torch.gather(self.block_x.expand(len(raw), -1, -1), 2, choice[:, :, None])[:, :, 0]
-            x.scatter_(1, cols, 1.0)
+            perturbed = logits - torch.log(-torch.log(u.clamp_min(1e-20)))
+            # Gumbel-max: in each block, the entry with the largest perturbed logit is the draw.
+            chosen = perturbed == self._block_reduce(perturbed, "amax")[:, self.block_id]
+            x[:, self.logit_x] = chosen.to(raw.dtype)
         if len(self.mode_x):
             noise = torch.randn((len(raw), len(self.mode_x)), generator=generator, device=raw.device, dtype=raw.dtype)
             draw = raw[:, self.mode_mean_raw] + torch.exp(self._log_scale(self.mode_log_scale)) * noise

@@ -1,0 +1,102 @@
+"""Output heads: the likelihood, the expected row and the draws, checked against direct formulas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthkit.tabular.heads import INIT_SCALE, OutputHeads
+from synthkit.tabular.transformer import MinMaxLogTransformer, ModeSpecificTransformer
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[ModeSpecificTransformer, torch.Tensor]:
+    rng = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "amount": np.where(rng.random(n) < 0.4, 0.0, np.round(rng.gamma(2, 300, n), 2)),
+            "score": np.concatenate([rng.normal(-5, 1, n // 2), rng.normal(5, 1, n - n // 2)]),
+            "grade": rng.choice(list("ABCD"), n),
+        }
+    )
+    df.loc[rng.random(n) < 0.1, "score"] = np.nan
+    tr = ModeSpecificTransformer().fit(df)
+    return tr, torch.as_tensor(tr.transform(df))
+
+
+def _manual_nll(heads: OutputHeads, tr: ModeSpecificTransformer, x: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+    total = torch.zeros(len(x))
+    r = 0
+    blocks = [s for s in tr.spans if s.kind in ("modes", "categories")]
+    for b in blocks:
+        log_p = torch.log_softmax(raw[:, r : r + b.width], dim=1)
+        total -= (x[:, b.start : b.start + b.width] * log_p).sum(dim=1)
+        r += b.width
+    sigma_log = math.log(INIT_SCALE)
+    offsets = {s.column: s.start for s in tr.spans if s.kind == "offset"}
+    for b in blocks:
+        for k in range(b.gaussian):
+            mean = raw[:, r]
+            target = x[:, offsets[b.column]]
+            nll = 0.5 * math.log(2 * math.pi) + sigma_log + 0.5 * ((target - mean) / INIT_SCALE) ** 2
+            total += x[:, b.start + k] * nll
+            r += 1
+    return total
+
+
+def test_nll_matches_per_block_formulas(setup: tuple[ModeSpecificTransformer, torch.Tensor]) -> None:
+    tr, x = setup
+    heads = OutputHeads(tr.spans)
+    raw = torch.randn(len(x), heads.raw_dim, generator=torch.Generator().manual_seed(0)) * 3
+    assert torch.allclose(heads.nll(x, raw), _manual_nll(heads, tr, x, raw), rtol=1e-5, atol=1e-4)
+
+
+def test_mean_is_probabilities_and_weighted_offsets(setup: tuple[ModeSpecificTransformer, torch.Tensor]) -> None:
+    tr, x = setup
+    heads = OutputHeads(tr.spans)
+    raw = torch.randn(50, heads.raw_dim, generator=torch.Generator().manual_seed(1))
+    y = heads.mean(raw)
+    for span in tr.spans:
+        if span.kind in ("modes", "categories"):
+            assert torch.allclose(y[:, span.start : span.start + span.width].sum(dim=1), torch.ones(50))
+    modes = next(s for s in tr.spans if s.kind == "modes" and s.column == "score")
+    offset = modes.start - 1
+    means = raw[:, heads.mode_mean_raw][:, heads.offset_x == offset]
+    probs = y[:, modes.start : modes.start + modes.gaussian]
+    assert torch.allclose(y[:, offset], (probs * means).sum(dim=1), atol=1e-6)
+
+
+def test_samples_follow_the_softmax_and_the_chosen_mode(setup: tuple[ModeSpecificTransformer, torch.Tensor]) -> None:
+    tr, _ = setup
+    heads = OutputHeads(tr.spans)
+    one = torch.randn(1, heads.raw_dim, generator=torch.Generator().manual_seed(2))
+    raw = one.repeat(40_000, 1)
+    draws = heads.sample(raw, torch.Generator().manual_seed(3))
+    expected = heads.mean(one)[0]
+    for span in tr.spans:
+        if span.kind in ("modes", "categories"):
+            block = draws[:, span.start : span.start + span.width]
+            assert torch.equal(block.sum(dim=1), torch.ones(len(raw)))  # exactly one per block
+            freq = block.mean(dim=0)
+            assert torch.allclose(freq, expected[span.start : span.start + span.width], atol=0.015)
+    # Rows drawn into a Gaussian mode carry that mode's offset mean, spread by its scale.
+    modes = next(s for s in tr.spans if s.kind == "modes" and s.column == "score")
+    in_first = draws[:, modes.start] == 1
+    mean0 = one[0, heads.mode_mean_raw[(heads.offset_x == modes.start - 1)][0]]
+    offsets = draws[in_first, modes.start - 1]
+    assert abs(float(offsets.mean() - mean0)) < 0.01 and abs(float(offsets.std()) - INIT_SCALE) < 0.01
+
+
+def test_minmax_value_heads(setup: tuple[ModeSpecificTransformer, torch.Tensor]) -> None:
+    df = pd.DataFrame({"a": np.linspace(1, 100, 200), "c": ["x", "y"] * 100})
+    tr = MinMaxLogTransformer().fit(df)
+    heads = OutputHeads(tr.spans)
+    assert heads.raw_dim == tr.output_dim == 2 and heads.n_blocks == 0
+    raw = torch.zeros(5, 2)
+    assert torch.allclose(heads.mean(raw), torch.full((5, 2), 0.5))
+    assert torch.isfinite(heads.nll(torch.as_tensor(tr.transform(df)), torch.zeros(200, 2))).all()
