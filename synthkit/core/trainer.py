@@ -46,6 +46,10 @@ class TrainerConfig:
     epochs: int = 150
     #: Rows per gradient step (capped at the training rows).
     batch_size: int = 500
+    #: Smaller tables get smaller batches, so that an epoch still makes at least this many
+    #: gradient steps (a 1,000-row table at batch 500 would otherwise train on ~2 steps an
+    #: epoch); batches never go below 32 rows.
+    min_steps_per_epoch: int = 10
     #: Adam learning rate.
     learning_rate: float = 1e-3
     #: Adam weight decay (L2), as TVAE's l2scale.
@@ -127,7 +131,7 @@ def train(
     n_train = n - n_val
     if n_train < 2:
         raise SynthkitError(f"need at least 2 rows to train, got {n}")
-    batch_size = min(config.batch_size, n_train)
+    batch_size = min(config.batch_size, max(n_train // config.min_steps_per_epoch, 32), n_train)
     if hasattr(model, "dataset_size"):
         model.dataset_size = n_train  # N of the total-correlation estimators
     device = resolve_device(config.device)
