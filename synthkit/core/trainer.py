@@ -13,11 +13,12 @@ waits on the host inside an epoch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -95,6 +96,21 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Treat denormal floats as zero inside the block (CPU only; restored afterwards).
+
+    As a model trains, some activations and gradients shrink into the denormal range, where
+    x86 arithmetic is many times slower: late in training an MS-VAE stage-two step took 50 ms
+    instead of 14 ms on the credit data. Values that small carry no information here.
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def default_cpu_threads() -> int:
     """Half the machine's cores, at least 1 and at most 4 (see TrainerConfig.cpu_threads)."""
     return max(1, min(4, (os.cpu_count() or 2) // 2))
@@ -150,51 +166,52 @@ def train(
     start = time.perf_counter()
     steps = max(n_train // batch_size, 1)  # drop the last partial batch: TC estimators need full batches
     bar = _progress(config.progress, config.epochs, description)
-    try:
-        for epoch in range(config.epochs):
-            model.train()
-            perm = torch.randperm(n_train, generator=generator).to(device)
-            sums: dict[str, torch.Tensor] = {}
-            for step in range(steps):
-                batch = train_x[perm[step * batch_size : (step + 1) * batch_size]]
-                total, terms = model.loss(batch)
-                optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                optimizer.step()
-                for k, v in (("loss", total), *terms.items()):
-                    sums[k] = sums.get(k, 0.0) + v.detach()
-            means = {k: float(v) / steps for k, v in sums.items()}  # one host sync per epoch
-            _append(history.train, means)
-            if not math.isfinite(means["loss"]):
-                raise SynthkitError(
-                    f"{description}: the loss became {means['loss']} at epoch {epoch + 1}; "
-                    "try a lower --learning-rate or check the data for extreme values"
-                )
-            monitored = means["loss"]
-            if val_x is not None:
-                val = evaluate_loss(model, val_x, batch_size)
-                _append(history.validation, val)
-                monitored = val["loss"]
-            history.epochs_run = epoch + 1
-            if monitored < best - config.min_delta * abs(best) or best_state is None:
-                best, waited, history.best_epoch = monitored, 0, epoch + 1
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    with flush_denormals():
+        try:
+            for epoch in range(config.epochs):
+                model.train()
+                perm = torch.randperm(n_train, generator=generator).to(device)
+                sums: dict[str, torch.Tensor] = {}
+                for step in range(steps):
+                    batch = train_x[perm[step * batch_size : (step + 1) * batch_size]]
+                    total, terms = model.loss(batch)
+                    optimizer.zero_grad(set_to_none=True)
+                    total.backward()
+                    optimizer.step()
+                    for k, v in (("loss", total), *terms.items()):
+                        sums[k] = sums.get(k, 0.0) + v.detach()
+                means = {k: float(v) / steps for k, v in sums.items()}  # one host sync per epoch
+                _append(history.train, means)
+                if not math.isfinite(means["loss"]):
+                    raise SynthkitError(
+                        f"{description}: the loss became {means['loss']} at epoch {epoch + 1}; "
+                        "try a lower --learning-rate or check the data for extreme values"
+                    )
+                monitored = means["loss"]
+                if val_x is not None:
+                    val = evaluate_loss(model, val_x, batch_size)
+                    _append(history.validation, val)
+                    monitored = val["loss"]
+                history.epochs_run = epoch + 1
+                if monitored < best - config.min_delta * abs(best) or best_state is None:
+                    best, waited, history.best_epoch = monitored, 0, epoch + 1
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    waited += 1
+                for cb in callbacks or []:
+                    cb(epoch, history)
+                bar.update(epoch + 1, means["loss"], monitored)
+                if val_x is not None and waited >= config.patience:
+                    history.stopped_because = f"early stopping: no validation improvement for {config.patience} epochs"
+                    break
+                if config.time_budget_s is not None and time.perf_counter() - start > config.time_budget_s:
+                    history.stopped_because = f"time budget of {config.time_budget_s:g} s reached"
+                    break
             else:
-                waited += 1
-            for cb in callbacks or []:
-                cb(epoch, history)
-            bar.update(epoch + 1, means["loss"], monitored)
-            if val_x is not None and waited >= config.patience:
-                history.stopped_because = f"early stopping: no validation improvement for {config.patience} epochs"
-                break
-            if config.time_budget_s is not None and time.perf_counter() - start > config.time_budget_s:
-                history.stopped_because = f"time budget of {config.time_budget_s:g} s reached"
-                break
-        else:
-            history.stopped_because = f"reached {config.epochs} epochs"
-    finally:
-        bar.close()
-        torch.set_num_threads(threads_before)
+                history.stopped_because = f"reached {config.epochs} epochs"
+        finally:
+            bar.close()
+            torch.set_num_threads(threads_before)
     if best_state is not None:
         model.load_state_dict(best_state)
     history.seconds = time.perf_counter() - start

@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthkit.core.trainer import Callback, History, TrainerConfig, resolve_device, seed_everything
+from synthkit.core.trainer import Callback, History, TrainerConfig, flush_denormals, resolve_device, seed_everything
 from synthkit.errors import SynthkitError
 from synthkit.tabular.methods import METHODS, MethodConfig, TabularMethod
 from synthkit.tabular.schema import Schema, infer_schema
 from synthkit.tabular.transformer import TabularTransformer, build_transformer
 
 #: Rows decoded per chunk when sampling: bounds memory for any n.
-SAMPLE_CHUNK = 131_072
+SAMPLE_CHUNK = 32768
 FORMAT_VERSION = 1
 
 
@@ -132,7 +132,7 @@ class Synthesizer:
         generator = torch.Generator().manual_seed(seed)
         dims = model.latent_dims()
         parts = []
-        with torch.no_grad():
+        with torch.no_grad(), flush_denormals():
             for lo in range(0, int(n), SAMPLE_CHUNK):
                 m = min(SAMPLE_CHUNK, int(n) - lo)
                 latents = {k: torch.randn(m, d, generator=generator) for k, d in dims.items()}
@@ -144,7 +144,7 @@ class Synthesizer:
         {"c": ...} for β-TCVAE, {"z": ...} for TVAE."""
         transformer, model = self._fitted()
         x = torch.as_tensor(transformer.transform(df))
-        with torch.no_grad():
+        with torch.no_grad(), flush_denormals():
             return {k: v.numpy() for k, v in model.encode(x).items()}
 
     def reconstruct(self, df: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -153,7 +153,7 @@ class Synthesizer:
         and its mean offset out."""
         transformer, model = self._fitted()
         x = torch.as_tensor(transformer.transform(df, dtype=np.float32))
-        with torch.no_grad():
+        with torch.no_grad(), flush_denormals():
             recs = model.reconstructions(x)
         return {k: transformer.inverse_transform(v.numpy(), seed=self.seed) for k, v in recs.items()}
 
@@ -171,7 +171,7 @@ class Synthesizer:
                 raise SynthkitError(f"latents {k!r} must have shape (rows, {d}), got {arr.shape}")
             tensors[k] = torch.as_tensor(arr)
         seed = self.seed if seed is None else int(seed)
-        with torch.no_grad():
+        with torch.no_grad(), flush_denormals():
             out = model.decode(tensors, torch.Generator().manual_seed(seed)).numpy()
         return transformer.inverse_transform(out, seed=seed)
 
