@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import SynthkitError
-from synthkit.tabular.schema import CATEGORY_KINDS, NUMERIC_KINDS, ColumnKind, Schema, infer_schema
+from synthkit.tabular.schema import CATEGORY_KINDS, NUMERIC_KINDS, ColumnKind, Schema, datetime_ns, infer_schema
 
 #: Text used for a missing category, so that missingness is compared like a category.
 MISSING = "<missing>"
@@ -89,13 +89,7 @@ def _category_text(s: pd.Series) -> pd.Series:
 
 def _as_float(s: pd.Series, kind: ColumnKind, datetime_format: str | None) -> pd.Series:
     if kind is ColumnKind.DATETIME:
-        if datetime_format and not pd.api.types.is_datetime64_any_dtype(s.dtype):
-            t = pd.to_datetime(s.astype("string").str.strip(), format=datetime_format, errors="coerce")
-        else:
-            t = pd.to_datetime(s, errors="coerce")
-        days = t.to_numpy(dtype="datetime64[ns]").view("int64").astype(float) / 86_400e9
-        days[t.isna().to_numpy()] = np.nan
-        return pd.Series(days)
+        return pd.Series(datetime_ns(s, datetime_format) / 86_400e9)
     return pd.Series(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
 
 

@@ -7,23 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthkit.tabular.schema import NUMERIC_KINDS, ColumnKind, Schema
+from synthkit.tabular.schema import NUMERIC_KINDS, ColumnKind, Schema, datetime_ns
 
 
 def numeric_error(original: pd.Series, restored: pd.Series, kind: ColumnKind, datetime_format: str | None) -> dict[str, float]:
     """Row-wise error of a numeric or datetime column: max and mean |Δ| relative to the range,
     the share of rows restored exactly, and the share whose missingness changed."""
-    if kind is ColumnKind.DATETIME:
-        def as_num(s: pd.Series) -> np.ndarray:
-            if datetime_format and not pd.api.types.is_datetime64_any_dtype(s.dtype):
-                s = pd.to_datetime(s, format=datetime_format, errors="coerce")
-            t = pd.to_datetime(s, errors="coerce")
-            v = t.to_numpy(dtype="datetime64[ns]").view("int64").astype(float)
-            v[t.isna().to_numpy()] = np.nan
-            return v
-    else:
-        def as_num(s: pd.Series) -> np.ndarray:
-            return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    def as_num(s: pd.Series) -> np.ndarray:
+        if kind is ColumnKind.DATETIME:
+            return datetime_ns(s, datetime_format)
+        return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
     a, b = as_num(original), as_num(restored)
     both = np.isfinite(a) & np.isfinite(b)

@@ -423,6 +423,20 @@ def detect_datetime_format(
     return best, best_share
 
 
+def datetime_ns(s: pd.Series, datetime_format: str | None = None) -> np.ndarray:
+    """Datetimes — or text in `datetime_format` — as float nanoseconds since 1970-01-01 UTC;
+    NaN where missing or unparseable. Time zones are converted to UTC and dropped."""
+    if datetime_format and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        t = pd.to_datetime(s.astype("string").str.strip(), format=datetime_format, errors="coerce")
+    else:
+        t = pd.to_datetime(s, errors="coerce")
+    if getattr(t.dt, "tz", None) is not None:
+        t = t.dt.tz_convert(None)
+    ns = t.to_numpy(dtype="datetime64[ns]").view("int64").astype(float)
+    ns[t.isna().to_numpy()] = np.nan
+    return ns
+
+
 # ---------------------------------------------------------------------------------------
 # Declared kinds (metadata)
 # ---------------------------------------------------------------------------------------

@@ -33,7 +33,15 @@ import pandas as pd
 
 from synthkit.errors import SynthkitError
 from synthkit.tabular.gmm import GaussianModes, fit_modes_batch
-from synthkit.tabular.schema import CATEGORY_KINDS, NUMERIC_KINDS, ColumnKind, ColumnSpec, Schema, infer_schema
+from synthkit.tabular.schema import (
+    CATEGORY_KINDS,
+    NUMERIC_KINDS,
+    ColumnKind,
+    ColumnSpec,
+    Schema,
+    datetime_ns,
+    infer_schema,
+)
 
 #: Offsets are (x − μ) / (STD_MULTIPLIER · σ), as in CTGAN/TVAE, so ±4σ maps to ±1.
 STD_MULTIPLIER = 4.0
@@ -97,14 +105,7 @@ class NumberLine:
     def to_float(self, s: pd.Series) -> np.ndarray:
         """Column values as floats (NaN for missing and, in numeric columns, stray text)."""
         if self.spec.kind is ColumnKind.DATETIME:
-            if self.spec.datetime_format and not pd.api.types.is_datetime64_any_dtype(s.dtype):
-                t = pd.to_datetime(s.astype("string").str.strip(), format=self.spec.datetime_format, errors="coerce")
-            else:
-                t = pd.to_datetime(s, errors="coerce")
-            if getattr(t.dt, "tz", None) is not None:
-                t = t.dt.tz_convert(None)
-            ns = t.to_numpy(dtype="datetime64[ns]").view("int64").astype(float)
-            ns[t.isna().to_numpy()] = np.nan
+            ns = datetime_ns(s, self.spec.datetime_format)
             if self.time_unit is None:
                 return ns
             return ns / dict(_TIME_UNITS)[self.time_unit]
