@@ -35,7 +35,8 @@ class MethodConfig:
 
 class TabularMethod(nn.Module):
     """A generative model over transformer space. Subclasses set `name` and `config_class`
-    and implement the four methods marked abstract (documentary: nn.Module is no ABC)."""
+    and implement the methods marked abstract (documentary: nn.Module is no ABC); a
+    single-stage method also defines ``loss(batch)``, which the default `fit` trains."""
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
@@ -58,10 +59,6 @@ class TabularMethod(nn.Module):
         return {name: self.config.latent_dim for name in self.latent_names}
 
     @abstractmethod
-    def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The training objective on a batch and its named terms (batch means)."""
-
-    @abstractmethod
     def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Posterior means of each latent block."""
 
@@ -75,7 +72,8 @@ class TabularMethod(nn.Module):
 
 
 class SingleStageVAE(TabularMethod):
-    """Encoder q(z|x), decoder p(x|z) with per-column heads; subclasses define the loss."""
+    """Encoder q(z|x), decoder p(x|z) with per-column heads; subclasses define
+    ``loss(batch) -> (total, {term: value})``."""
 
     def __init__(self, config: MethodConfig, spans: list[Span]) -> None:
         super().__init__(config, spans)
