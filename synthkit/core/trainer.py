@@ -85,7 +85,10 @@ class History:
     seconds: float = 0.0
 
 
-Callback = Callable[[int, History], None]
+#: Called after every epoch as ``callback(stage, epoch, history)``: `stage` names the stage
+#: being trained ("model" for single-stage methods, "stage1"/"stage2" for MS-VAE), `epoch`
+#: counts from 0, `history` holds every epoch so far (MLflow tracking hooks in here).
+Callback = Callable[[str, int, History], None]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -134,6 +137,7 @@ def train(
     seed: int = 0,
     callbacks: list[Callback] | None = None,
     description: str = "training",
+    stage: str = "model",
 ) -> History:
     """Train `model` (a :class:`Trainable` module) on the rows of `data`; returns its history.
 
@@ -199,7 +203,7 @@ def train(
                 else:
                     waited += 1
                 for cb in callbacks or []:
-                    cb(epoch, history)
+                    cb(stage, epoch, history)
                 bar.update(epoch + 1, means["loss"], monitored)
                 if val_x is not None and waited >= config.patience:
                     history.stopped_because = f"early stopping: no validation improvement for {config.patience} epochs"

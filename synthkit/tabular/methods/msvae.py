@@ -79,11 +79,13 @@ class MSVAE(TabularMethod):
         return {"c": self.config.latent_dim, "z": self.config.residual_dim}
 
     def fit(self, data: np.ndarray, trainer: TrainerConfig, seed: int, callbacks: list[Callback]) -> dict[str, History]:
-        stage1 = train(self.stage1, data, trainer, seed=seed, callbacks=callbacks, description="stage 1 (β-TCVAE)")
+        stage1 = train(self.stage1, data, trainer, seed=seed, callbacks=callbacks, description="stage 1 (β-TCVAE)",
+                       stage="stage1")
         self.stage1.requires_grad_(False)
         y = self._mean_reconstruction(data)
         stage2 = train(
-            self.stage2, np.hstack([data, y]), trainer, seed=seed + 1, callbacks=callbacks, description="stage 2 (residual)"
+            self.stage2, np.hstack([data, y]), trainer, seed=seed + 1, callbacks=callbacks, description="stage 2 (residual)",
+            stage="stage2",
         )
         return {"stage1": stage1, "stage2": stage2}
 
