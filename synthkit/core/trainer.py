@@ -177,7 +177,7 @@ def train(
                 perm = torch.randperm(n_train, generator=generator).to(device)
                 sums: dict[str, torch.Tensor] = {}
                 for step in range(steps):
-                    batch = train_x[perm[step * batch_size : (step + 1) * batch_size]]
+                    batch = train_x.index_select(0, perm[step * batch_size : (step + 1) * batch_size])
                     total, terms = model.loss(batch)
                     optimizer.zero_grad(set_to_none=True)
                     total.backward()

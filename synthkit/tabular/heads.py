@@ -42,6 +42,13 @@ LOG_SCALE_MIN, LOG_SCALE_MAX = -7.0, 2.0
 INIT_SCALE = 0.1
 
 
+def _cols(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``t[:, index]`` by index_select, which is ~5× faster on the CPU than advanced
+    indexing for the (rows × columns) tensors of a training step (and its backward is one
+    index_add)."""
+    return t.index_select(1, index)
+
+
 class OutputHeads(nn.Module):
     """Raw layout, likelihood, mean and sampling for a transformer's spans (module docstring)."""
 
@@ -98,10 +105,10 @@ class OutputHeads(nn.Module):
         The shift (each block's max) only guards exp() against overflow: softmax does not
         depend on it, so it carries no gradient."""
         logits = raw[:, : len(self.logit_x)]
-        shifted = logits - self._block_reduce(logits.detach(), "amax")[:, self.block_id]
+        shifted = logits - _cols(self._block_reduce(logits.detach(), "amax"), self.block_id)
         e = torch.exp(shifted)
         log_norm = torch.log(self._block_reduce(e, "sum"))
-        return shifted - log_norm[:, self.block_id], e
+        return shifted - _cols(log_norm, self.block_id), e
 
     @staticmethod
     def _log_scale(param: torch.Tensor) -> torch.Tensor:
@@ -117,14 +124,16 @@ class OutputHeads(nn.Module):
         total = torch.zeros(len(x), device=x.device, dtype=raw.dtype)
         if self.n_blocks:
             log_p, _ = self._log_softmax(raw)
-            total = total - (x[:, self.logit_x] * log_p).sum(dim=1)
+            total = total - (_cols(x, self.logit_x) * log_p).sum(dim=1)
         if len(self.mode_x):
-            active = x[:, self.mode_x]  # 1 where the row is in that Gaussian mode
-            nll = self._gaussian(raw[:, self.mode_mean_raw], self._log_scale(self.mode_log_scale), x[:, self.offset_x])
+            active = _cols(x, self.mode_x)  # 1 where the row is in that Gaussian mode
+            nll = self._gaussian(
+                _cols(raw, self.mode_mean_raw), self._log_scale(self.mode_log_scale), _cols(x, self.offset_x)
+            )
             total = total + (active * nll).sum(dim=1)
         if len(self.value_x):
-            mean = torch.sigmoid(raw[:, self.value_mean_raw])
-            total = total + self._gaussian(mean, self._log_scale(self.value_log_scale), x[:, self.value_x]).sum(dim=1)
+            mean = torch.sigmoid(_cols(raw, self.value_mean_raw))
+            total = total + self._gaussian(mean, self._log_scale(self.value_log_scale), _cols(x, self.value_x)).sum(dim=1)
         return total
 
     # -- expected row and draws -----------------------------------------------------------
@@ -135,12 +144,12 @@ class OutputHeads(nn.Module):
         y = torch.zeros((len(raw), self.output_dim), device=raw.device, dtype=raw.dtype)
         if self.n_blocks:
             log_p, _ = self._log_softmax(raw)
-            y[:, self.logit_x] = torch.exp(log_p)
+            y.index_copy_(1, self.logit_x, torch.exp(log_p))
         if len(self.mode_x):
-            weighted = y[:, self.mode_x] * raw[:, self.mode_mean_raw]
+            weighted = _cols(y, self.mode_x) * _cols(raw, self.mode_mean_raw)
             y.index_add_(1, self.offset_x, weighted)
         if len(self.value_x):
-            y[:, self.value_x] = torch.sigmoid(raw[:, self.value_mean_raw])
+            y.index_copy_(1, self.value_x, torch.sigmoid(_cols(raw, self.value_mean_raw)))
         return y
 
     @torch.no_grad()
@@ -154,14 +163,14 @@ class OutputHeads(nn.Module):
             u = torch.rand(logits.shape, generator=generator, device=raw.device, dtype=raw.dtype)
             perturbed = logits - torch.log(-torch.log(u.clamp_min(1e-20)))
             # Gumbel-max: in each block, the entry with the largest perturbed logit is the draw.
-            chosen = perturbed == self._block_reduce(perturbed, "amax")[:, self.block_id]
-            x[:, self.logit_x] = chosen.to(raw.dtype)
+            chosen = perturbed == _cols(self._block_reduce(perturbed, "amax"), self.block_id)
+            x.index_copy_(1, self.logit_x, chosen.to(raw.dtype))
         if len(self.mode_x):
             noise = torch.randn((len(raw), len(self.mode_x)), generator=generator, device=raw.device, dtype=raw.dtype)
-            draw = raw[:, self.mode_mean_raw] + torch.exp(self._log_scale(self.mode_log_scale)) * noise
-            x.index_add_(1, self.offset_x, x[:, self.mode_x] * draw)
+            draw = _cols(raw, self.mode_mean_raw) + torch.exp(self._log_scale(self.mode_log_scale)) * noise
+            x.index_add_(1, self.offset_x, _cols(x, self.mode_x) * draw)
         if len(self.value_x):
             noise = torch.randn((len(raw), len(self.value_x)), generator=generator, device=raw.device, dtype=raw.dtype)
-            mean = torch.sigmoid(raw[:, self.value_mean_raw])
-            x[:, self.value_x] = mean + torch.exp(self._log_scale(self.value_log_scale)) * noise
+            mean = torch.sigmoid(_cols(raw, self.value_mean_raw))
+            x.index_copy_(1, self.value_x, mean + torch.exp(self._log_scale(self.value_log_scale)) * noise)
         return x
