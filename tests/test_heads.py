@@ -100,3 +100,54 @@ def test_minmax_value_heads(setup: tuple[ModeSpecificTransformer, torch.Tensor])
     raw = torch.zeros(5, 2)
     assert torch.allclose(heads.mean(raw), torch.full((5, 2), 0.5))
     assert torch.isfinite(heads.nll(torch.as_tensor(tr.transform(df)), torch.zeros(200, 2))).all()
+
+
+def _messy_table(n: int = 2000) -> pd.DataFrame:
+    """Blocks of many widths (so several padded groups), point masses, missing values,
+    pooled rare categories, integer categories and text."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(
+        {
+            "amount": np.where(rng.random(n) < 0.3, 0.0, np.round(rng.gamma(2, 300, n), 2)),
+            "score": np.concatenate([rng.normal(-5, 1, n // 2), rng.normal(5, 1, n - n // 2)]),
+            "flag": rng.random(n) < 0.2,
+            "count": rng.poisson(2, n),
+            "grade": rng.choice(list("ABCDEFGHIJKLMNOPQRS"), n),
+            "city": [f"city{int(v)}" for v in rng.zipf(1.6, n) % 400],
+        }
+    )
+    df.loc[rng.random(n) < 0.1, "score"] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("transformer", [ModeSpecificTransformer, MinMaxLogTransformer])
+def test_compact_draws_decode_like_their_matrix(transformer: type) -> None:
+    """Synthesizer.sample decodes the heads' compact draws (codes, offsets, values) with
+    inverse_codes; that must equal inverse_transform of the matrix the draws describe."""
+    df = _messy_table()
+    tr = transformer().fit(df)
+    heads = OutputHeads(tr.spans)
+    raw = torch.randn(4000, heads.raw_dim, generator=torch.Generator().manual_seed(0)) * 2
+    codes, offsets, values = heads.sample_codes(raw, torch.Generator().manual_seed(1))
+    rows = heads.to_rows(codes, offsets, values)
+    compact = tr.inverse_codes(codes.numpy(), offsets.numpy(), values.numpy(), seed=3)
+    pd.testing.assert_frame_equal(compact, tr.inverse_transform(rows.numpy(), seed=3))
+    assert list(compact.columns) == list(df.columns)
+    # Draws never land in a block's padding: every code is inside its block.
+    widths = torch.tensor([s.width for s in tr.spans if s.kind in ("modes", "categories")])
+    assert bool((codes >= 0).all()) and bool((codes < widths).all())
+
+
+def test_draws_skip_impossible_entries() -> None:
+    """An entry with (numerically) zero probability is never drawn, even at the ends of a
+    block or next to its padding."""
+    df = _messy_table(500)
+    tr = ModeSpecificTransformer().fit(df)
+    heads = OutputHeads(tr.spans)
+    raw = torch.full((20_000, heads.raw_dim), -200.0)
+    # In every block only the last entry is possible.
+    blocks = [s for s in tr.spans if s.kind in ("modes", "categories")]
+    for i, s in enumerate(blocks):
+        raw[:, int(heads.block_base[i]) + s.width - 1] = 0.0
+    codes, _, _ = heads.sample_codes(raw, torch.Generator().manual_seed(0))
+    assert torch.equal(codes, torch.tensor([s.width - 1 for s in blocks]).expand_as(codes))

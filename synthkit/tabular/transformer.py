@@ -240,6 +240,14 @@ class CategoryMap:
 
     def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.Series:
         """Codes back to values, pooled codes drawn from the pool."""
+        if not self.pool and not self.has_missing and self.dtype != "object":
+            # Typed categories (counts, flags): one typed lookup, no object array.
+            try:
+                table = np.asarray(self.categories, dtype=self.dtype)
+            except (TypeError, ValueError):
+                table = None
+            if table is not None and table.dtype != object:
+                return pd.Series(table[codes], name=self.spec.name)
         values = np.empty(len(codes), dtype=object)
         known = codes < len(self.categories)
         values[known] = np.array(self.categories, dtype=object)[codes[known]]
@@ -421,9 +429,52 @@ class TabularTransformer(ABC):
         if data.ndim != 2 or data.shape[1] != self.output_dim:
             raise SynthkitError(f"expected a matrix with {self.output_dim} columns, got shape {data.shape}")
         rng = np.random.default_rng(self.seed if seed is None else seed)
-        decoded = self._inverse(data, rng)
+        return self._assemble(self._inverse(data, rng), len(data), rng)
+
+    def inverse_codes(
+        self, codes: np.ndarray, offsets: np.ndarray, values: np.ndarray, seed: int | None = None
+    ) -> pd.DataFrame:
+        """Decode rows given compactly, as :meth:`OutputHeads.sample_codes` draws them: the
+        chosen entry of every ``modes``/``categories`` span (rows × blocks, span order), the
+        offset of every numeric column (rows × ``modes`` spans; ignored for non-Gaussian
+        modes) and every ``value`` span (rows × value spans). Same result as
+        :meth:`inverse_transform` of the matrix these describe, without building it."""
+        self._check_fitted()
+        codes, offsets, values = np.asarray(codes), np.asarray(offsets), np.asarray(values)
+        blocks = [sp for sp in self.spans if sp.kind in ("modes", "categories")]
+        n_modes = sum(sp.kind == "modes" for sp in self.spans)
+        n_values = sum(sp.kind == "value" for sp in self.spans)
+        n = len(codes)
+        if codes.shape != (n, len(blocks)) or offsets.shape != (n, n_modes) or values.shape != (n, n_values):
+            raise SynthkitError(
+                f"expected codes, offsets and values of widths {len(blocks)}, {n_modes} and {n_values}, "
+                f"got shapes {codes.shape}, {offsets.shape} and {values.shape}"
+            )
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        return self._assemble(self._inverse_codes(codes, offsets, values, rng), n, rng)
+
+    def _inverse_codes(
+        self, codes: np.ndarray, offsets: np.ndarray, values: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, pd.Series]:
+        """Generic: rebuild the matrix and invert it (subclasses may decode directly)."""
+        data = np.zeros((len(codes), self.output_dim))
+        rows = np.arange(len(codes))
+        b = m = v = 0
+        for span in self.spans:
+            if span.kind in ("modes", "categories"):
+                data[rows, span.start + codes[:, b]] = 1.0
+                b += 1
+                if span.kind == "modes":
+                    data[:, span.start - 1] = offsets[:, m]
+                    m += 1
+            elif span.kind == "value":
+                data[:, span.start] = values[:, v]
+                v += 1
+        return self._inverse(data, rng)
+
+    def _assemble(self, decoded: dict[str, pd.Series], n: int, rng: np.random.Generator) -> pd.DataFrame:
         for name, reg in self._regenerated.items():
-            decoded[name] = reg.generate(len(data), rng)
+            decoded[name] = reg.generate(n, rng)
         return pd.DataFrame({c: decoded[c].reset_index(drop=True) for c in self.columns})
 
     def _check_fitted(self) -> None:
@@ -584,24 +635,49 @@ class ModeSpecificTransformer(TabularTransformer):
         out[np.arange(n), 1 + mode] = 1.0
 
     def _inverse(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, pd.Series]:
-        decoded: dict[str, pd.Series] = {}
+        picks: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         for span in self.spans:
-            block = data[:, span.start : span.start + span.width]
             if span.kind == "offset":
-                state = self._numeric[span.column]
-                offset = block[:, 0].astype(float)
-                mode = data[:, span.start + 1 : span.start + state.width].argmax(axis=1)
-                x = np.full(len(data), np.nan)
-                g = mode < state.n_gaussian
-                if g.any():
-                    assert state.modes is not None
-                    k = mode[g]
-                    x[g] = state.modes.means[k] + STD_MULTIPLIER * state.modes.stds[k] * offset[g]
-                pm = (mode >= state.n_gaussian) & (mode < state.n_gaussian + len(state.point_masses))
-                x[pm] = state.point_masses[mode[pm] - state.n_gaussian]
-                decoded[span.column] = state.line.from_float(x)
+                width = self._numeric[span.column].width
+                mode = data[:, span.start + 1 : span.start + width].argmax(axis=1)
+                picks[span.column] = (mode, data[:, span.start])
             elif span.kind == "categories":
-                decoded[span.column] = self._categories[span.column].decode(block.argmax(axis=1), rng)
+                picks[span.column] = (data[:, span.start : span.start + span.width].argmax(axis=1), None)
+        return self._decode_picks(picks, rng)
+
+    def _inverse_codes(
+        self, codes: np.ndarray, offsets: np.ndarray, values: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, pd.Series]:
+        picks: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        blocks = [sp for sp in self.spans if sp.kind in ("modes", "categories")]
+        m = 0
+        for b, span in enumerate(blocks):
+            if span.kind == "modes":
+                picks[span.column] = (codes[:, b], offsets[:, m])
+                m += 1
+            else:
+                picks[span.column] = (codes[:, b], None)
+        return self._decode_picks(picks, rng)
+
+    def _decode_picks(
+        self, picks: dict[str, tuple[np.ndarray, np.ndarray | None]], rng: np.random.Generator
+    ) -> dict[str, pd.Series]:
+        """Columns from each column's chosen mode or category and, for numeric columns, offset."""
+        decoded: dict[str, pd.Series] = {}
+        for column, (code, offset) in picks.items():
+            if offset is None:
+                decoded[column] = self._categories[column].decode(code, rng)
+                continue
+            state = self._numeric[column]
+            x = np.full(len(code), np.nan)
+            g = code < state.n_gaussian
+            if g.any():
+                assert state.modes is not None
+                k = code[g]
+                x[g] = state.modes.means[k] + STD_MULTIPLIER * state.modes.stds[k] * offset[g].astype(float)
+            pm = (code >= state.n_gaussian) & (code < state.n_gaussian + len(state.point_masses))
+            x[pm] = state.point_masses[code[pm] - state.n_gaussian]
+            decoded[column] = state.line.from_float(x)
         return decoded
 
     def describe(self) -> list[dict[str, Any]]:

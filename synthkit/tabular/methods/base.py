@@ -63,6 +63,12 @@ class TabularMethod(nn.Module):
         """Posterior means of each latent block."""
 
     @abstractmethod
+    def decode_codes(
+        self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows drawn from p(x | latents), compactly (see OutputHeads.sample_codes)."""
+
+    @abstractmethod
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         """Rows drawn from p(x | latents), in transformer space."""
 
@@ -93,8 +99,14 @@ class SingleStageVAE(TabularMethod):
         return {self.latent_names[0]: self.encoder(x)[0]}
 
     @torch.no_grad()
+    def decode_codes(
+        self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.heads.sample_codes(self.decoder(latents[self.latent_names[0]]), generator)
+
+    @torch.no_grad()
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.heads.sample(self.decoder(latents[self.latent_names[0]]), generator)
+        return self.heads.to_rows(*self.decode_codes(latents, generator))
 
     @torch.no_grad()
     def reconstruct_mean(self, x: torch.Tensor) -> torch.Tensor:

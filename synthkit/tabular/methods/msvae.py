@@ -112,6 +112,12 @@ class MSVAE(TabularMethod):
         return {"stage1": y, "msvae": self.stage2.heads.mean(self.stage2.decoder(y, z))}
 
     @torch.no_grad()
-    def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+    def decode_codes(
+        self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         y = self.stage1.heads.mean(self.stage1.decoder(latents["c"]))
-        return self.stage2.heads.sample(self.stage2.decoder(y, latents["z"]), generator)
+        return self.stage2.heads.sample_codes(self.stage2.decoder(y, latents["z"]), generator)
+
+    @torch.no_grad()
+    def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.stage2.heads.to_rows(*self.decode_codes(latents, generator))
