@@ -6,8 +6,10 @@ output file is left half-written.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -193,10 +195,22 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--metadata", type=click.Path(path_type=Path), default=None,
               help="JSON/YAML file overriding column kinds (synthkit or SDV metadata format).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
+@click.option("--track/--no-track", default=True, show_default=True,
+              help="Record the fit as an MLflow run (off by default when SYNTHKIT_TRACKING=off).")
+@click.option("--tracking-uri", default=None,
+              help="MLflow tracking URI  [default: $MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db]")
+@click.option("--experiment", default=None, help="MLflow experiment  [default: $MLFLOW_EXPERIMENT_NAME, else synthkit]")
+@click.option("--register", "register", default=None, metavar="NAME",
+              help="Also register the model in the MLflow model registry under NAME.")
 def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, residual_dim: int | None,
         beta: float | None, epochs: int | None, batch_size: int | None, learning_rate: float | None,
-        time_budget: float | None, device: str, transformer: str, metadata: Path | None, seed: int) -> None:
-    """Fit a synthesizer on DATA (a CSV file; without one, the built-in simulated credit data)."""
+        time_budget: float | None, device: str, transformer: str, metadata: Path | None, seed: int,
+        track: bool, tracking_uri: str | None, experiment: str | None, register: str | None) -> None:
+    """Fit a synthesizer on DATA (a CSV file; without one, the built-in simulated credit data).
+
+    The fit is an MLflow run (see docs/operations.md): parameters, per-epoch losses, the schema
+    and the model, servable with `synthkit serve` or `mlflow models serve`.
+    """
     from synthkit.tabular.io import read_table
     from synthkit.tabular.schema import load_metadata
     from synthkit.tabular.synthesizer import Synthesizer
@@ -213,6 +227,8 @@ def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, re
     declared = load_metadata(metadata) if metadata is not None else None
     if output.exists() and not output.is_dir():
         raise SynthkitError(f"{output}: exists and is not a folder")
+    if not track and (tracking_uri or experiment or register):
+        raise SynthkitError("--tracking-uri, --experiment and --register need tracking: drop --no-track")
     if data is None:
         from synthkit.datasets import simulate_credit
 
@@ -225,9 +241,49 @@ def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, re
     console.print(f"fitting {method} on {source}: {len(df):,} rows × {df.shape[1]} columns")
     synth = Synthesizer(method, transformer=transformer, seed=seed, metadata=declared, device=device,
                         **{k: v for k, v in options.items() if v is not None})
-    synth.fit(df)
+    with _tracking_warnings():
+        synth.fit(df, track=_fit_tracking(track, tracking_uri, experiment, register,
+                                          "built-in credit data" if data is None else str(data)))
     synth.save(output)
     _print_fit_summary(synth, output)
+    _print_run(synth.summary, output)
+
+
+def _fit_tracking(track: bool, uri: str | None, experiment: str | None, register: str | None, source: str) -> Any:
+    """fit's `track` argument from the CLI options (the SYNTHKIT_TRACKING switch applies unless
+    a tracking option is given)."""
+    from synthkit.tracking import Tracking, settings_for
+
+    explicit = bool(uri or experiment or register)
+    if not track or (not explicit and settings_for(None) is None):
+        return False
+    return Tracking(uri=uri, experiment=experiment, register=register, source=source)
+
+
+@contextlib.contextmanager
+def _tracking_warnings() -> Iterator[None]:
+    """Show MLflow tracking failures as one yellow "warning:" line each; other warnings as usual."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        yield
+    for w in caught:
+        if type(w.message).__name__ == "TrackingWarning":
+            console.print(f"[yellow]warning:[/] {escape(str(w.message))}", soft_wrap=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _print_run(summary: dict[str, Any], output: Path) -> None:
+    run_id = summary.get("mlflow_run_id")
+    if not run_id:
+        return
+    text = f"MLflow run {run_id} in {summary.get('mlflow_tracking_uri')}"
+    reg = summary.get("mlflow_registered_model")
+    if reg:
+        text += f"; registered as models:/{reg['name']}/{reg['version']}"
+    console.print(escape(text + f"; serve with: synthkit serve {output}"), soft_wrap=True)
 
 
 def _print_fit_summary(synth: Any, output: Path) -> None:
@@ -254,11 +310,18 @@ def _print_fit_summary(synth: Any, output: Path) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed  [default: the model's]")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="CSV file for the synthetic rows.")
-def sample(model: Path, n_rows: int, seed: int | None, output: Path) -> None:
+@click.option("--validate/--no-validate", "check", default=True, show_default=True,
+              help="Check the rows against the model's expectations (derived from its training table) and print "
+                   "the pass rate (about 1 s; 8 s for a million rows; see `synthkit validate`).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON file for the per-expectation validation report.")
+def sample(model: Path, n_rows: int, seed: int | None, output: Path, check: bool, report: Path | None) -> None:
     """Generate synthetic rows from a fitted MODEL folder."""
-    from synthkit.tabular.io import write_table
+    from synthkit.tabular.io import write_table, write_text
     from synthkit.tabular.synthesizer import Synthesizer
 
+    if report is not None and not check:
+        raise SynthkitError("--report needs validation: drop --no-validate")
     synth = Synthesizer.load(model)
     t0 = time.perf_counter()
     with console.status(f"sampling {n_rows:,} rows"):
@@ -267,6 +330,122 @@ def sample(model: Path, n_rows: int, seed: int | None, output: Path) -> None:
     with console.status(f"writing {output}"):
         write_table(df, output)
     console.print(f"sampled {len(df):,} rows in {t1 - t0:.2f} s → {output}")
+    if not check:
+        return
+    if synth.expectations is None:
+        if report is not None:
+            raise SynthkitError(f"{model}: has no expectations.json (saved before data contracts): no --report")
+        console.print(f"not validated: {model} has no expectations.json (saved before data contracts; refit to add it)")
+        return
+    with console.status(f"validating {len(df):,} rows"):
+        rep = synth.validate(df)
+    console.print(f"contract: {escape(rep.summary())} ({rep.seconds:.1f} s)", soft_wrap=True)
+    if report is not None:
+        write_text(rep.to_json() + "\n", report)
+        console.print(f"validation report written to {report}")
+
+
+# ---------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------
+
+
+@cli.command("validate")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--suite", type=click.Path(path_type=Path), required=True,
+              help="A model folder (its expectations.json) or an expectations.json file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON file for the per-expectation report.")
+def validate_command(data: Path, suite: Path, output: Path | None) -> None:
+    """Check DATA (a CSV file) against the expectations derived from a model's training table:
+    columns, types, categories, ranges, quantiles, missing shares, unique identifiers.
+
+    Exit status 0 when every expectation is met, 1 when some are not, 2 on errors.
+    """
+    from synthkit.contracts import read_suite
+    from synthkit.contracts import validate as run_validation
+    from synthkit.tabular.io import read_table, write_text
+
+    expectations = read_suite(suite)
+    if output is not None and not (output.parent if str(output.parent) else Path(".")).is_dir():
+        raise SynthkitError(f"{output}: the folder {output.parent} does not exist")
+    with console.status(f"reading {data}"):
+        df = read_table(data)
+    with console.status(f"validating {len(df):,} rows against {len(expectations['expectations'])} expectations"):
+        rep = run_validation(df, expectations)
+    table = Table(title=escape(f"{data} against {suite}"), title_justify="left")
+    for col in ("column", "expectation", "expected", "observed", "result"):
+        table.add_column(col, overflow="fold")
+    for r in rep.results:
+        table.add_row(escape(r.column or "(table)"), r.title, escape(r.expected_text()), escape(r.observed_text()),
+                      "pass" if r.success else "[bold red]FAIL[/]")
+    out.print(table)
+    out.print(escape(rep.summary()), soft_wrap=True)
+    if output is not None:
+        write_text(rep.to_json() + "\n", output)
+        console.print(f"report written to {output}")
+    console.print(f"took {rep.seconds:.1f} s")
+    if not rep.success:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------
+# serve
+# ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=5001, show_default=True, help="Port (0: any free port).")
+@click.option("--max-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Most rows one request may ask for (all its rows together).")
+@click.option("--contract", type=click.Choice(["background", "sync", "off"]), default="background", show_default=True,
+              help="Check served samples against the model's data contract: in a background thread, "
+                   "before answering (result in response headers; slower), or not at all.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for sampling  [default: half the cores, at most 4]")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI for runs:/ and models:/ URIs.")
+def serve(model: str, host: str, port: int, max_rows: int, contract: str, threads: int | None,
+          tracking_uri: str | None) -> None:
+    """Serve MODEL over HTTP: POST /invocations answers with synthetic rows (MLflow's protocol).
+
+    \b
+    MODEL is a folder written by `synthkit fit`, an MLflow model folder, or an MLflow model
+    URI (runs:/RUN_ID/model, models:/NAME/VERSION). A request asks for rows:
+      curl -s localhost:5001/invocations -H 'Content-Type: application/json' \\
+        -d '{"dataframe_records": [{"num_rows": 5, "seed": 1}]}'
+    See docs/operations.md.
+    """
+    import logging
+
+    from synthkit.serving import serve as run_server
+
+    log = logging.getLogger("synthkit.serving")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+    status = console.status(f"loading {model}")
+
+    def ready(loaded: Any, url: str) -> None:
+        status.stop()
+        impl = loaded.unwrap_python_model()
+        console.print(
+            f"serving {impl.synth.method_name} ({len(impl.synth.schema.columns)} columns) at {url}/invocations; "
+            f"at most {impl.max_rows:,} rows a request; contract checks: {impl.contract.mode}. Ctrl-C stops.",
+            soft_wrap=True, markup=False,
+        )
+
+    status.start()
+    try:
+        run_server(model, host=host, port=port, max_rows=max_rows, contract=contract, threads=threads,
+                   tracking_uri=tracking_uri, on_ready=ready)
+    finally:
+        status.stop()
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,8 +467,13 @@ def sample(model: Path, n_rows: int, seed: int | None, output: Path) -> None:
 @click.option("--anonymeter/--no-anonymeter", default=True, show_default=True,
               help="Run anonymeter's attacks (slow; needs the optional anonymeter install, see README).")
 @click.option("--attacks", type=click.IntRange(min=1), default=500, show_default=True, help="anonymeter attacks per evaluator.")
+@click.option("--mlflow-run", "mlflow_run", default=None, metavar="RUN_ID|MODEL",
+              help="Attach the report (needs -o) to this MLflow run: a run id, or a model folder whose fit was tracked.")
+@click.option("--tracking-uri", default=None,
+              help="MLflow tracking URI for --mlflow-run  [default: the model's, else $MLFLOW_TRACKING_URI or ./mlruns]")
 def evaluate(train: Path, synthetic: Path, holdout: Path | None, target: str | None, output: Path | None,
-             metadata: Path | None, seed: int, anonymeter: bool, attacks: int) -> None:
+             metadata: Path | None, seed: int, anonymeter: bool, attacks: int, mlflow_run: str | None,
+             tracking_uri: str | None) -> None:
     """Compare SYNTHETIC with TRAIN (and a holdout): fidelity, detection, utility, privacy."""
     from synthkit.evaluate.report import evaluate as run_evaluation
     from synthkit.evaluate.report import headline
@@ -303,6 +487,9 @@ def evaluate(train: Path, synthetic: Path, holdout: Path | None, target: str | N
     sch = infer_schema(real, declared)
     if output is not None and output.exists() and not output.is_dir():
         raise SynthkitError(f"{output}: exists and is not a folder")
+    if mlflow_run is not None and output is None:
+        raise SynthkitError("--mlflow-run needs -o: the report folder is what gets attached")
+    run = _mlflow_run(mlflow_run, tracking_uri) if mlflow_run is not None else None
     with console.status("evaluating") as status:
         ev = run_evaluation(real, fake, hold, target=target, schema=sch, seed=seed, anonymeter=anonymeter,
                             anonymeter_attacks=attacks, plots=output is not None,
@@ -320,7 +507,100 @@ def evaluate(train: Path, synthetic: Path, holdout: Path | None, target: str | N
     if output is not None:
         ev.write(output, title=f"synthkit evaluation: {synthetic.name} against {train.name}")
         console.print(f"report written to {output / 'report.html'} and {output / 'report.json'}")
+    if run is not None and output is not None:
+        from synthkit.tracking import log_report
+
+        with console.status("attaching the report to the MLflow run"):
+            where = log_report(run[0], output, tracking_uri=run[1], artifact_path="reports/evaluation")
+        console.print(f"report attached to MLflow run {run[0]} as {where}", soft_wrap=True)
     console.print("took " + ", ".join(f"{k} {v:.1f} s" for k, v in ev.timings.items()))
+
+
+def _mlflow_run(target: str, tracking_uri: str | None) -> tuple[str, str | None]:
+    """(run id, tracking URI) from a run id or a model folder written by a tracked fit."""
+    if Path(target).is_dir():
+        from synthkit.tracking import model_run
+
+        run_id, uri = model_run(target)
+        if run_id is None:
+            raise SynthkitError(f"{target}: this model's fit was not tracked (no MLflow run id in it)")
+        return run_id, tracking_uri or uri
+    if not target.isalnum():
+        raise SynthkitError(f"--mlflow-run {target}: neither a model folder nor an MLflow run id")
+    return target, tracking_uri
+
+
+# ---------------------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path), required=False)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="HTML file for the report (self-contained: plots embedded, nothing loaded from elsewhere).")
+@click.option("--holdout", type=click.Path(path_type=Path), default=None,
+              help="Real rows the model never saw: needed for detection on unseen rows, utility and privacy.")
+@click.option("--target", default=None, help="Column to predict for the utility test (needs --holdout).")
+@click.option("--factors", type=click.Path(path_type=Path), default=None,
+              help="CSV of ground-truth factors, row-aligned with DATA: adds MIG and FactorVAE scores.")
+@click.option("--pdf", type=click.Path(path_type=Path), default=None,
+              help="Also print the report to this PDF file (needs headless Chromium or Chrome).")
+@click.option("--anonymeter/--no-anonymeter", default=True, show_default=True,
+              help="Run anonymeter's privacy attacks (slow; needs the optional anonymeter install).")
+@click.option("--attacks", type=click.IntRange(min=1), default=500, show_default=True, help="anonymeter attacks per evaluator.")
+def report(model: Path, data: Path | None, output: Path, holdout: Path | None, target: str | None,
+           factors: Path | None, pdf: Path | None, anonymeter: bool, attacks: int) -> None:
+    """Compliance report of a fitted MODEL on DATA (the table it was trained on): model card, fidelity,
+    detection, privacy, latent correlations, perturbations and notes on each latent.
+
+    Without DATA, a model fitted on the built-in simulated credit data is reported on those data, their
+    ground-truth factors and a fresh simulated holdout.
+    """
+    from synthkit.report import ReportInputs, build_report, builtin_credit_data
+    from synthkit.report.compliance import attach_to_mlflow, check_output
+    from synthkit.report.pdf import require_chromium
+    from synthkit.tabular.io import read_table
+    from synthkit.tabular.synthesizer import Synthesizer
+
+    # Everything that can fail fast does, before the slow part.
+    check_output(output)
+    if pdf is not None:
+        check_output(pdf, "PDF")
+        require_chromium()
+    if data is None and factors is not None:
+        raise SynthkitError("--factors needs DATA: the factors must be row-aligned with the data given")
+    if model.exists() and not model.is_dir():
+        raise SynthkitError(f"{model}: is a file, expected a model folder (as written by synthkit fit -o)")
+    if not model.exists():
+        raise SynthkitError(f"{model}: no such model folder")
+    synth = Synthesizer.load(model)
+    if data is None:
+        inputs = builtin_credit_data(synth)
+    else:
+        inputs = ReportInputs(data=read_table(data), data_label=str(data), paths={"data": str(data)})
+        if factors is not None:
+            inputs.factors, inputs.factors_label, inputs.paths["factors"] = read_table(factors), str(factors), str(factors)
+    if holdout is not None:
+        inputs.holdout, inputs.holdout_label, inputs.paths["holdout"] = read_table(holdout), str(holdout), str(holdout)
+    with console.status("building the report") as status:
+        rep = build_report(synth, inputs, target=target, model_path=model, anonymeter=anonymeter,
+                           anonymeter_attacks=attacks, on_step=lambda name: status.update(f"report: {name}"))
+    rep.write(output)
+    console.print(f"report written to {output}")
+    if pdf is not None:
+        with console.status(f"printing {pdf}"):
+            rep.write_pdf(pdf)
+        console.print(f"PDF written to {pdf}")
+    for v in rep.verdicts:
+        out.print(escape(f"{v['mark']}: {v['topic']}: {v['text']}"), soft_wrap=True)
+    attached, warning = attach_to_mlflow(rep, output)
+    if attached:
+        console.print(f"report {escape(attached)}", soft_wrap=True)
+    if warning:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    console.print("took " + ", ".join(f"{k} {v:.1f} s" for k, v in rep.timings.items()))
 
 
 # ---------------------------------------------------------------------------------------
@@ -355,6 +635,63 @@ def baseline(name: str, train: Path, output: Path, n_rows: int | None, epochs: i
     console.print(
         f"{name}: fit {info['fit_s']:.1f} s, sampled {len(sample):,} rows in {info['sample_s']:.1f} s → {output}"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# explain
+# ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path), required=False)
+@click.option("--latent", type=int, default=None,
+              help="Coordinate to perturb, numbered from 1 as in the paper (--latent 2 is c2).  [default: an overview of all]")
+@click.option("--block", type=click.Choice(["c", "z"]), default=None,
+              help="c: C of MS-VAE / β-TCVAE; z: Z of MS-VAE, TVAE's latents.  [default: the model's first block]")
+@click.option("--shift", type=float, default=None, help="Shift the coordinate by this many standard deviations.  [default: 3]")
+@click.option("--set", "set_to", type=float, default=None, help="Set the coordinate to this value in every row (Fig. 12 sets 5).")
+@click.option("--traverse", "traverse_spec", default=None, metavar="LO:HI:STEPS",
+              help="Set the coordinate to STEPS values from LO to HI and show the feature means.")
+@click.option("--factors", type=click.Path(path_type=Path), default=None,
+              help="CSV of ground-truth factors, row-aligned with DATA: the note names the matching factor.")
+@click.option("-n", "--rows", "n_rows", type=click.IntRange(min=10), default=2000, show_default=True,
+              help="Rows to use (a random subset of DATA; without DATA, rows generated by the model).")
+@click.option("--top", type=click.IntRange(min=1), default=12, show_default=True, help="Features listed.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the subsample and of the decoder's draws (the same before and after the perturbation).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also run the full analysis and write explanation.json and its figures (PNG) to this folder.")
+def explain(model: Path, data: Path | None, latent: int | None, block: str | None, shift: float | None,
+            set_to: float | None, traverse_spec: str | None, factors: Path | None, n_rows: int, top: int, seed: int,
+            output: Path | None) -> None:
+    """Explain a fitted MODEL's latents on DATA (a CSV; without one, rows the model generates).
+
+    \b
+    synthkit explain model/ data.csv                 every coordinate: activity, correlations, effect
+    synthkit explain model/ data.csv --latent 2      shift c2 by +3 sd: per-feature shifts and a note
+    synthkit explain model/ --latent 4 --block z --set 5
+    synthkit explain model/ data.csv --latent 2 --traverse -3:3:7
+    """
+    from synthkit.explain.terminal import load_rows, run
+    from synthkit.tabular.synthesizer import Synthesizer
+
+    if output is not None and output.exists() and not output.is_dir():
+        raise SynthkitError(f"{output}: exists and is not a folder")
+    synth = Synthesizer.load(model)
+    with console.status("reading the data" if data is not None else f"generating {n_rows:,} rows"):
+        rows, truth, source = load_rows(synth, data, factors, n_rows, seed)
+    with console.status("explaining"):
+        run(synth, rows, truth, source, latent=latent, block=block, shift=shift, set_to=set_to,
+            traverse_spec=traverse_spec, top=top, seed=seed, out=out)
+    if output is not None:
+        from synthkit.explain import explain as run_explain
+
+        with console.status("full analysis") as status:
+            ex = run_explain(synth, rows, truth, seed=seed, max_rows=None,
+                             on_step=lambda name: status.update(f"full analysis: {name}"))
+        ex.write(output)
+        console.print(f"wrote {output / 'explanation.json'} and {len(ex.figures)} figures")
 
 
 def main() -> None:

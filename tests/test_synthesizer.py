@@ -44,7 +44,9 @@ def test_sampling_is_deterministic_under_a_seed(fitted: Synthesizer) -> None:
 
 def test_save_load_round_trip(fitted: Synthesizer, tmp_path: Path) -> None:
     folder = fitted.save(tmp_path / "model")
-    assert sorted(p.name for p in folder.iterdir()) == ["model.pt", "synthesizer.json", "transformer.pkl"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "expectations.json", "model.pt", "synthesizer.json", "transformer.pkl"
+    ]
     loaded = Synthesizer.load(folder)
     pd.testing.assert_frame_equal(loaded.sample(250, seed=9), fitted.sample(250, seed=9))
     assert loaded.summary["method"] == fitted.method_name

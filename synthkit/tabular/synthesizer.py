@@ -18,20 +18,25 @@ import platform
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from synthkit import contracts
 from synthkit.core.trainer import Callback, History, TrainerConfig, flush_denormals, resolve_device, seed_everything
 from synthkit.errors import SynthkitError
 from synthkit.tabular.methods import METHODS, MethodConfig, TabularMethod
 from synthkit.tabular.schema import Schema, infer_schema
 from synthkit.tabular.transformer import TabularTransformer, build_transformer
 
+if TYPE_CHECKING:
+    from synthkit.tracking import Tracking
+
 #: Rows decoded per chunk when sampling: bounds memory for any n.
 SAMPLE_CHUNK = 32768
+_LEGACY_HEAD_INDEXES = {"block_id", "logit_x", "mode_x", "offset_x", "mode_mean_raw", "value_x", "value_mean_raw"}
 FORMAT_VERSION = 1
 
 
@@ -77,16 +82,43 @@ class Synthesizer:
         self.model: TabularMethod | None = None
         self.history: dict[str, History] = {}
         self.summary: dict[str, Any] = {}
+        #: The output contract derived from the training table (great-expectations suite
+        #: JSON, see synthkit.contracts); None for models saved before contracts existed.
+        self.expectations: dict[str, Any] | None = None
 
     # -- fitting ---------------------------------------------------------------------------
 
-    def fit(self, df: pd.DataFrame, callbacks: list[Callback] | None = None) -> Synthesizer:
-        """Infer the schema, fit the transformer, train the method (all stages)."""
+    def fit(
+        self, df: pd.DataFrame, callbacks: list[Callback] | None = None, track: bool | str | Tracking | None = None
+    ) -> Synthesizer:
+        """Infer the schema, fit the transformer, train the method (all stages).
+
+        Before training, the table is checked against its schema (a one-line SynthkitError at
+        the first violation) and the output contract is derived from it
+        (:mod:`synthkit.contracts`; :meth:`validate` uses it, :meth:`save` writes it).
+
+        `track` makes the fit an MLflow run (:mod:`synthkit.tracking`): None (default) tracks to
+        MLFLOW_TRACKING_URI, else ``sqlite:///mlruns/mlflow.db``, unless SYNTHKIT_TRACKING=off;
+        False does not track; a URI string or a :class:`~synthkit.tracking.Tracking` says where
+        and how. The run id is kept in ``summary["mlflow_run_id"]``.
+        """
+        if track is not False:
+            from synthkit.tracking import settings_for, tracked_fit
+
+            settings = settings_for(track)
+            if settings is not None:
+                return tracked_fit(self, df, callbacks, settings, self._fit)
+        return self._fit(df, callbacks)
+
+    def _fit(self, df: pd.DataFrame, callbacks: list[Callback] | None = None) -> Synthesizer:
         if len(df) < 2:
             raise SynthkitError(f"need at least 2 rows to fit a model, got {len(df)}")
         start = time.perf_counter()
         seed_everything(self.seed)
-        self.schema = infer_schema(df, self.metadata)
+        declared, flags = contracts.split_metadata(self.metadata)
+        self.schema = infer_schema(df, declared)
+        contracts.check_input(df, self.schema, flags)
+        self.expectations = contracts.derive_suite(df, self.schema)
         self.transformer = build_transformer(self.transformer_name, self.schema, seed=self.seed).fit(df)
         if self.transformer.output_dim == 0:
             raise SynthkitError("no column to model: every column is an identifier or a constant")
@@ -131,13 +163,26 @@ class Synthesizer:
         seed = self.seed if seed is None else int(seed)
         generator = torch.Generator().manual_seed(seed)
         dims = model.latent_dims()
-        parts = []
+        parts: list[tuple[torch.Tensor, ...]] = []
         with torch.no_grad(), flush_denormals():
             for lo in range(0, int(n), SAMPLE_CHUNK):
                 m = min(SAMPLE_CHUNK, int(n) - lo)
                 latents = {k: torch.randn(m, d, generator=generator) for k, d in dims.items()}
-                parts.append(model.decode(latents, generator).numpy())
-        return transformer.inverse_transform(np.vstack(parts), seed=seed)
+                parts.append(model.decode_codes(latents, generator))
+        # The compact draw (a code per block, an offset per numeric column) goes straight to
+        # the inverse transform: no one-hot matrix is built only to be argmax-ed back.
+        codes, offsets, values = (torch.cat(p).numpy() for p in zip(*parts))
+        return transformer.inverse_codes(codes, offsets, values, seed=seed)
+
+    def validate(self, df: pd.DataFrame) -> contracts.ContractReport:
+        """Check `df` (e.g. a sample) against the expectations derived from the training
+        table: column set, types, categories, ranges, quantiles, missing shares, unique ids.
+        Kept out of :meth:`sample`, which stays fast: see synthkit.contracts for the cost."""
+        if self.expectations is None:
+            raise SynthkitError(
+                "this model has no expectations (saved before data contracts existed): refit it to derive them"
+            )
+        return contracts.validate(df, self.expectations)
 
     def encode(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
         """Posterior means of the latents for each row: {"c": ..., "z": ...} for MS-VAE,
@@ -200,14 +245,21 @@ class Synthesizer:
             "history": {k: {"train": h.train, "validation": h.validation} for k, h in self.history.items()},
         }
         # Write to temporary names, then move into place: a failure leaves no half model.
-        tmp = {name: folder / f".{name}.tmp" for name in ("synthesizer.json", "model.pt", "transformer.pkl")}
+        names = ["synthesizer.json", "model.pt", "transformer.pkl"]
+        if self.expectations is not None:
+            names.append(contracts.SUITE_FILE)
+        tmp = {name: folder / f".{name}.tmp" for name in names}
         try:
             tmp["synthesizer.json"].write_text(json.dumps(meta, indent=2, default=_json_default), encoding="utf-8")
+            if self.expectations is not None:
+                tmp[contracts.SUITE_FILE].write_text(contracts.suite_json(self.expectations), encoding="utf-8")
             torch.save(model.state_dict(), tmp["model.pt"])
             with tmp["transformer.pkl"].open("wb") as fh:
                 pickle.dump(transformer, fh, protocol=pickle.HIGHEST_PROTOCOL)
             for name, p in tmp.items():
                 p.replace(folder / name)
+            if self.expectations is None and (folder / contracts.SUITE_FILE).exists():
+                (folder / contracts.SUITE_FILE).unlink()  # another model's contract
         finally:
             for p in tmp.values():
                 if p.exists():
@@ -234,6 +286,8 @@ class Synthesizer:
         synth = cls(meta["method"], transformer=meta["transformer"], seed=meta["seed"], **meta["config"], **trainer)
         synth.schema = Schema.from_dict(meta["schema"])
         synth.summary = meta.get("summary", {})
+        if (folder / contracts.SUITE_FILE).is_file():  # absent in models saved before contracts
+            synth.expectations = contracts.read_suite(folder / contracts.SUITE_FILE)
         try:
             with (folder / "transformer.pkl").open("rb") as fh:
                 synth.transformer = pickle.load(fh)
@@ -242,6 +296,9 @@ class Synthesizer:
             raise SynthkitError(f"{folder}: the model files cannot be read ({type(exc).__name__})") from None
         assert synth.transformer is not None
         model = METHODS[synth.method_name](synth.config, synth.transformer.spans)
+        # Files written before the output heads' index tensors stopped being saved carry
+        # them; they are rebuilt from the spans, so drop them.
+        state = {k: v for k, v in state.items() if k.rsplit(".", 1)[-1] not in _LEGACY_HEAD_INDEXES}
         model.load_state_dict(state)
         synth.model = model.eval()
         synth.history = {
