@@ -329,20 +329,21 @@ def sample(model: Path, n_rows: int, seed: int | None, output: Path, check: bool
     t1 = time.perf_counter()
     with console.status(f"writing {output}"):
         write_table(df, output)
-    console.print(f"sampled {len(df):,} rows in {t1 - t0:.2f} s → {output}")
+    console.print(f"sampled {len(df):,} rows in {t1 - t0:.2f} s → {escape(str(output))}", soft_wrap=True)
     if not check:
         return
     if synth.expectations is None:
         if report is not None:
             raise SynthkitError(f"{model}: has no expectations.json (saved before data contracts): no --report")
-        console.print(f"not validated: {model} has no expectations.json (saved before data contracts; refit to add it)")
+        console.print(f"not validated: {escape(str(model))} has no expectations.json "
+                      "(saved before data contracts; refit to add it)", soft_wrap=True)
         return
     with console.status(f"validating {len(df):,} rows"):
         rep = synth.validate(df)
     console.print(f"contract: {escape(rep.summary())} ({rep.seconds:.1f} s)", soft_wrap=True)
     if report is not None:
         write_text(rep.to_json() + "\n", report)
-        console.print(f"validation report written to {report}")
+        console.print(f"validation report written to {escape(str(report))}", soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -369,7 +369,7 @@ def build_report(
         timings=timings,
         generated=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
         title=title or f"Compliance report: {METHOD_NAMES.get(synth.method_name, synth.method_name)} model"
-        + (f" {Path(model_path).name or str(model_path)}" if model_path is not None else ""),
+        + (f" “{Path(model_path).name or model_path}”" if model_path is not None else ""),
     )
     report.verdicts = [{**v, "mark": MARKS.get(v["status"], v["status"].upper())} for v in verdicts(report)]
     return report
