@@ -94,7 +94,7 @@ def _grid_layout(fig: plt.Figure, title: bool = True, bottom_labels: bool = Fals
     rows = max(len(fig.axes) and max(ax.get_subplotspec().rowspan.stop for ax in fig.axes), 1)
     panel = (h - 1.0) / rows  # inches per row of panels
     fig.subplots_adjust(left=0.04 if not bottom_labels else 0.07, right=0.99, bottom=0.45 / h,
-                        top=1 - (0.75 if title else 0.45) / h, hspace=1.0 / max(panel, 0.5), wspace=0.25)
+                        top=1 - (1.0 if title else 0.55) / h, hspace=1.0 / max(panel, 0.5), wspace=0.25)
 
 
 def _is_continuous(a: pd.Series, b: pd.Series) -> bool:
