@@ -48,6 +48,8 @@ def cli() -> None:
     Start with the built-in simulated credit data:
       synthkit fit                      fit MS-VAE on it, save to model/
       synthkit sample model/ -n 1000 -o synthetic.csv
+      synthkit explain model/           what each latent controls
+      synthkit report model/ -o report.html
     Or on your own table:
       synthkit schema data.csv          check the inferred column kinds
       synthkit fit data.csv -o model/

@@ -17,12 +17,13 @@ inferred and before anything is trained). The table must agree with its schema:
   primary key) is unique and never missing — it names a row. An *inferred* identifier
   (a column that merely looks nearly unique) is not held to this: inference already
   accepts near-unique columns and the transformer reproduces their gaps;
-* a column declared ``"nullable": false`` in a metadata dict is never missing
-  (``"nullable": true`` / ``"unique": false`` relax a declared identifier). These two flags
-  reach :func:`check_input` from metadata dicts passed to ``Synthesizer(metadata=...)``;
-  metadata *files* do not carry them yet (``schema.parse_metadata`` keeps only kind,
-  point_masses and datetime_format), so SDV's PII sdtypes (email, phone_number ...), which
-  synthkit reads as identifiers, are held to uniqueness too.
+* a column declared ``"nullable": false`` in the metadata is never missing
+  (``"nullable": true`` / ``"unique": false`` relax a declared identifier). The flags come
+  from metadata files (``{"columns": {"income": {"nullable": false}}}``, with or without a
+  kind) as from dicts passed to ``Synthesizer(metadata=...)``. In SDV metadata only the
+  primary key is held to uniqueness and completeness: SDV's ``id`` and PII sdtypes (email,
+  phone_number ...), which synthkit reads as identifiers, say what a column holds, not that
+  it is unique (``schema.parse_metadata`` marks them ``nullable: true, unique: false``).
 
 Missing values in ordinary columns are never a violation: they are modelled. The first
 violation stops with a one-line :class:`~synthkit.errors.SynthkitError` naming the column,

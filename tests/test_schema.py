@@ -539,11 +539,13 @@ SDV_SINGLE = {
 
 def test_sdv_single_table():
     md = parse_metadata(SDV_SINGLE)
+    # SDV's id and PII sdtypes are identifiers, not held to uniqueness or completeness
+    # (contract flags); the primary key is.
     assert md == {
-        "id": {"kind": "identifier"},
+        "id": {"kind": "identifier", "nullable": False, "unique": True},
         "x": {"kind": "continuous"},
         "d": {"kind": "datetime", "datetime_format": "%Y-%m-%d"},
-        "e": {"kind": "identifier"},
+        "e": {"kind": "identifier", "nullable": True, "unique": False},
         "c": {"kind": "categorical"},
         "b": {"kind": "boolean"},
     }
@@ -584,12 +586,14 @@ def test_sdv_primary_key_overrides_its_sdtype():
 def test_sdv_primary_key_not_listed_in_columns_is_still_an_identifier():
     # The issue's own example names "id" as primary key without listing it under columns.
     md = parse_metadata({"primary_key": "id", "columns": {"x": {"sdtype": "numerical"}}})
-    assert md == {"x": {"kind": "continuous"}, "id": {"kind": "identifier"}}
+    assert md == {"x": {"kind": "continuous"}, "id": {"kind": "identifier", "nullable": False, "unique": True}}
 
 
 @pytest.mark.parametrize("sdtype", ["email", "phone_number", "ssn", "address", "unknown"])
 def test_sdv_pii_sdtypes_are_identifiers(sdtype):
-    assert parse_metadata({"columns": {"p": {"sdtype": sdtype, "pii": True}}}) == {"p": {"kind": "identifier"}}
+    assert parse_metadata({"columns": {"p": {"sdtype": sdtype, "pii": True}}}) == {
+        "p": {"kind": "identifier", "nullable": True, "unique": False}
+    }
 
 
 def test_sdv_multi_table_with_one_table(tmp_path):
@@ -605,7 +609,7 @@ def test_sdv_multi_table_with_one_table(tmp_path):
             }
         )
     )
-    assert load_metadata(p) == {"id": {"kind": "identifier"}, "x": {"kind": "continuous"}}
+    assert load_metadata(p) == {"id": {"kind": "identifier", "nullable": False, "unique": True}, "x": {"kind": "continuous"}}
 
 
 def test_sdv_multi_table_with_two_tables(tmp_path):
@@ -721,3 +725,21 @@ def test_describe_schema(mixed_table):
     assert rows["constant"]["details"].startswith("value 'GBP'")
     assert rows["income"]["missing"] == "10.0%"
     assert rows["grade"]["missing"] == ""
+
+
+def test_contract_flags_in_metadata_files(tmp_path):
+    """nullable/unique in a synthkit metadata file reach the input check (synthkit.contracts);
+    a column with only flags keeps its inferred kind; inference ignores the flags."""
+    p = tmp_path / "meta.json"
+    p.write_text(json.dumps({"columns": {"loan_id": {"kind": "identifier", "unique": True},
+                                         "income": {"nullable": False}}}))
+    md = load_metadata(p)
+    assert md == {"loan_id": {"kind": "identifier", "unique": True}, "income": {"nullable": False}}
+    df = pd.DataFrame({"loan_id": [f"L{i}" for i in range(50)], "income": np.linspace(1, 2, 50)})
+    schema = infer_schema(df, md)
+    assert schema["loan_id"].kind is ColumnKind.IDENTIFIER and schema["income"].source != "metadata"
+    from synthkit.tabular.synthesizer import Synthesizer
+
+    df.loc[3, "income"] = np.nan
+    with pytest.raises(SynthkitError, match="income"):
+        Synthesizer(metadata=md, epochs=1, progress=False).fit(df, track=False)

@@ -245,7 +245,16 @@ def infer_schema(
     unknown = [name for name in metadata if str(name) not in names]
     if unknown:
         raise SynthkitError(f"metadata names column {unknown[0]!r}, which is not in the data")
+    # Contract flags (nullable, unique) are for synthkit.contracts; a column declaring only
+    # them is left to inference.
     metadata = {str(k): v for k, v in metadata.items()}
+    for name, fields in list(metadata.items()):
+        if isinstance(fields, dict) and any(f in fields for f in _CONTRACT_FLAGS):
+            rest = {f: x for f, x in fields.items() if f not in _CONTRACT_FLAGS}
+            if rest:
+                metadata[name] = rest
+            else:
+                del metadata[name]
     columns = []
     for name in df.columns:
         declared = metadata.get(str(name))
@@ -452,6 +461,9 @@ _SDV_SDTYPES: dict[str, ColumnKind] = {
 }
 
 _DECLARABLE = ("kind", "point_masses", "datetime_format")
+#: Data-contract flags a metadata file may carry per column (checked by synthkit.contracts
+#: before training; schema inference ignores them): ``nullable`` and ``unique``.
+_CONTRACT_FLAGS = ("nullable", "unique")
 
 
 def load_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -514,17 +526,22 @@ def parse_metadata(raw: Any, source: str = "metadata") -> dict[str, dict[str, An
             out[str(name)] = _from_sdv(str(name), fields, source)
             continue
         kind = fields.get("kind")
+        flags = {k: fields[k] for k in _CONTRACT_FLAGS if k in fields}
+        if kind is None and flags:  # only contract flags: the kind is left to inference
+            out[str(name)] = flags
+            continue
         try:
             ColumnKind(kind)
         except ValueError:
             allowed = ", ".join(k.value for k in ColumnKind)
             raise SynthkitError(f"{source}: column {name!r} has unknown kind {kind!r} (use one of: {allowed})") from None
-        out[str(name)] = {k: fields[k] for k in _DECLARABLE if k in fields}
+        out[str(name)] = {k: fields[k] for k in (*_DECLARABLE, *_CONTRACT_FLAGS) if k in fields}
     primary_key = raw.get("primary_key")
     if isinstance(primary_key, str):
         # The primary key is an identifier even when "columns" does not list it (the issue's own
         # SDV example names "id" as primary key only); before, it was then silently ignored.
-        out.setdefault(primary_key, {})["kind"] = ColumnKind.IDENTIFIER.value
+        # It names a row: unique and never missing.
+        out.setdefault(primary_key, {}).update(kind=ColumnKind.IDENTIFIER.value, nullable=False, unique=True)
     return out
 
 
@@ -532,6 +549,11 @@ def _from_sdv(name: str, fields: dict[str, Any], source: str) -> dict[str, Any]:
     sdtype = str(fields["sdtype"])
     kind = _SDV_SDTYPES.get(sdtype, ColumnKind.IDENTIFIER)  # PII sdtypes are regenerated
     declared: dict[str, Any] = {"kind": kind.value}
+    if kind is ColumnKind.IDENTIFIER:
+        # SDV's id and PII sdtypes (email, phone_number, …) say what a column holds, not that
+        # it is unique or complete (two customers may share a phone, an email may be missing):
+        # only the primary key is held to that (parse_metadata).
+        declared.update(nullable=True, unique=False)
     if sdtype == "datetime" and fields.get("datetime_format"):
         declared["datetime_format"] = fields["datetime_format"]
     return declared
