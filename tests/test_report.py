@@ -261,3 +261,27 @@ def test_report_is_attached_to_the_models_mlflow_run_and_failure_only_warns(tmp_
     monkeypatch.setattr(tracking, "log_report", broken)
     res = CliRunner().invoke(cli, ["report", str(model), "-o", str(out), "--no-anonymeter"])
     assert res.exit_code == 0 and "warning:" in res.stderr and "store is locked" in res.stderr
+
+
+def _latent_results(active: int, holds: bool) -> dict:
+    """A minimal explain() result: 4 C latents (`active` of them used, c1 clearly linked to
+    Mortgage) and the M1–M4 outcome."""
+    info = [{"latent": f"c{i}", "active": i <= active} for i in range(1, 5)]
+    notes = {f"c{i}": {"confidence": "high" if i == 1 else "low",
+                       "top_features": [{"feature": "Mortgage", "value": 0.9}] if i == 1 else []}
+             for i in range(1, 5)}
+    return {"notes": notes, "blocks": {"c": 4, "z": 2},
+            "information": {"blocks": {"c": info, "z": [{"latent": "z1", "active": True}]}},
+            "conditioning": {"values": {"M1": 0.8}, "holds": holds, "expected": "M2 > M1 > M3 ≫ M4",
+                             "checks": {"M2 > M1": holds, "M1 > M3": True, "M3 ≫ M4": True}}}
+
+
+def test_latent_verdict_asks_for_a_look_when_the_code_is_mostly_unused_or_m_order_fails() -> None:
+    from synthkit.report.html import latent_summary
+
+    text, status = latent_summary(_latent_results(active=4, holds=True), "msvae")
+    assert status == "ok" and "c1 → Mortgage" in text
+    text, status = latent_summary(_latent_results(active=1, holds=True), "msvae")
+    assert status == "warn" and "1 factor(s)" in text
+    text, status = latent_summary(_latent_results(active=4, holds=False), "msvae")
+    assert status == "warn" and "fails: M2 > M1" in text
