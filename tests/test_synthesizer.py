@@ -148,3 +148,14 @@ def test_trainer_refuses_nan_and_empty_data() -> None:
     if not torch.cuda.is_available():  # on a GPU machine the same call trains on the GPU
         with pytest.raises(SynthkitError, match="no CUDA GPU"):
             train(_Quadratic(), data, TrainerConfig(device="cuda", progress=False))
+
+
+def test_default_threads_follow_the_idle_cores() -> None:
+    import os
+
+    from synthkit.core.trainer import _idle_cores, default_cpu_threads
+
+    cores = os.cpu_count() or 2
+    idle = _idle_cores(cores)
+    assert idle is None or -1e-9 <= idle <= cores + 1e-9
+    assert min(4, max(1, cores // 2)) <= default_cpu_threads() <= 4
