@@ -23,7 +23,7 @@ from synthkit.datasets import simulate_credit
 from synthkit.errors import SynthkitError
 from synthkit.tabular.synthesizer import Synthesizer
 
-mlflow = pytest.importorskip("mlflow")
+import mlflow  # a core dependency: a missing MLflow must fail the suite, not skip it  # noqa: E402
 
 from synthkit.serving import RequestError, parse_requests, records_from_json, save_pyfunc  # noqa: E402
 

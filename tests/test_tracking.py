@@ -16,7 +16,7 @@ from synthkit.datasets import simulate_credit
 from synthkit.errors import SynthkitError
 from synthkit.tabular.synthesizer import Synthesizer
 
-mlflow = pytest.importorskip("mlflow")
+import mlflow  # a core dependency: a missing MLflow must fail the suite, not skip it  # noqa: E402
 
 from synthkit.tracking import (  # noqa: E402
     DEFAULT_TRACKING_URI,
