@@ -125,10 +125,16 @@ def default_cpu_threads() -> int:
     steps here by an order of magnitude. Small layers gain little beyond 4 threads. Set
     TrainerConfig.cpu_threads to choose yourself.
     """
+    return min(4, idle_cores())
+
+
+def idle_cores() -> int:
+    """The cores idle right now (measured over 0.1 s from /proc/stat), at least half of them
+    (elsewhere: half). Threads beyond that would compete with other processes for cores."""
     cores = os.cpu_count() or 2
     idle = _idle_cores(cores)
     half = max(1, cores // 2)
-    return max(1, min(4, max(half, int(idle + 0.25)) if idle is not None else half))
+    return max(1, max(half, int(idle + 0.25)) if idle is not None else half)
 
 
 def _idle_cores(cores: int, interval: float = 0.1) -> float | None:

@@ -20,21 +20,25 @@ outputs: a decoder that can widen σ row by row explains the data through σ and
 the latent code (posterior collapse; seen on the credit data, where all but one latent
 dimension went silent).
 
-Speed: softmax blocks are grouped by width (rounded up to a power of two) into padded
-(rows × blocks × width) tensors, so every block of a group is normalised by one fused
-softmax kernel, and a draw is one argmax; padding costs at most 2× the logits, and the cost
-of a step does not grow with the number of columns in Python — a GPU sees a handful of
+Speed: softmax blocks are grouped by width into padded (rows × blocks × width) tensors, a
+group's blocks at most 25% (or one logit) narrower than its widest, so every block of a group
+is normalised by the same few kernels; padding costs at most a quarter more logits, and the
+cost of a step does not grow with the number of columns in Python — a GPU sees a handful of
 kernels rather than one per column. Gaussian modes are one gathered tensor.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from synthkit.tabular.transformer import Span
+
+if TYPE_CHECKING:
+    from synthkit.tabular.sampling import Workspace
 
 LOG_2PI = math.log(2 * math.pi)
 #: Bounds of log σ (offset units: σ of 1 spans four standard deviations of the mode).
@@ -55,6 +59,11 @@ def _exp_shifted(shifted: torch.Tensor) -> torch.Tensor:
     the CPU's exp() is ~30× slower on arguments that underflow, and probabilities below
     that floor are zero for every purpose here (a padding entry is never drawn or read)."""
     return torch.exp(shifted.clamp_min(-80.0))
+
+
+def _exp_shifted_(shifted: torch.Tensor) -> torch.Tensor:
+    """In-place :func:`_exp_shifted`."""
+    return shifted.clamp_min_(-80.0).exp_()
 
 
 def _cols(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -87,12 +96,13 @@ class OutputHeads(nn.Module):
         # per logit, the raw index of its mode's mean and its scale (for draws by code).
         mode_pos, offset_pos = [], []
         mean_of_logit, scale_of_logit, gaussian_logit = [0] * r, [0] * r, [False] * r
-        numeric_blocks, numeric_offset_x = [], []
+        numeric_blocks, numeric_offset_x, gaussian_logits = [], [], []
         for i, b in enumerate(blocks):
             if b.kind == "modes":
                 numeric_blocks.append(i)
                 numeric_offset_x.append(offsets[b.column])
                 for k in range(b.gaussian):
+                    gaussian_logits.append(base[i] + k)
                     mean_of_logit[base[i] + k] = r + len(mode_pos)
                     scale_of_logit[base[i] + k] = len(mode_pos)
                     gaussian_logit[base[i] + k] = True
@@ -118,12 +128,19 @@ class OutputHeads(nn.Module):
         #: Width of the decoder output these heads read.
         self.raw_dim = r
         self._group(blocks, base)
+        self._inference_layout(g, len(values), gaussian_logits)
 
     def _group(self, blocks: list[Span], base: list[int]) -> None:
         """Padded groups of blocks of similar width (see the module docstring)."""
         groups: dict[int, list[int]] = {}
-        for i, b in enumerate(blocks):
-            groups.setdefault(max(2, 1 << (b.width - 1).bit_length()), []).append(i)
+        members: list[int] = []
+        for i in sorted(range(len(blocks)), key=lambda i: blocks[i].width):
+            if members and blocks[i].width > max(blocks[members[0]].width * 1.25, blocks[members[0]].width + 1):
+                groups[blocks[members[-1]].width] = members
+                members = []
+            members.append(i)
+        if members:
+            groups[blocks[members[-1]].width] = members
         self.group_widths: list[int] = []
         logit_place = [0] * sum(b.width for b in blocks)  # each logit's place in the padded groups
         block_order: list[int] = []
@@ -146,6 +163,35 @@ class OutputHeads(nn.Module):
         self._index("logit_place", torch.tensor(logit_place, dtype=torch.long))
         # Blocks come out of the groups in `block_order`; this puts them back in span order.
         self._index("block_unorder", torch.argsort(torch.tensor(block_order, dtype=torch.long)))
+
+    def _inference_layout(self, n_gaussian: int, n_values: int, gaussian_logits: list[int]) -> None:
+        """The transposed layout sampling works in (see :meth:`draw_t`): one row per padded
+        logit, group after group, then one per Gaussian mode's offset mean, then one per value
+        column's mean; one column per table row."""
+        groups = [getattr(self, f"group{gi}_raw") for gi in range(len(self.group_widths))]
+        pads = [getattr(self, f"group{gi}_pad").flatten() for gi in range(len(self.group_widths))]
+        #: (first row, blocks, width) of each padded group in the transposed layout.
+        self.group_rows: list[tuple[int, int, int]] = []
+        start = 0
+        for gi, width in enumerate(self.group_widths):
+            blocks = len(getattr(self, f"group{gi}_last"))
+            self.group_rows.append((start, blocks, width))
+            self._index(f"group{gi}_tril", torch.tril(torch.ones(width, width)))
+            start += blocks * width
+        #: Rows of padded logits in the transposed layout.
+        self.n_padded = start
+        #: Drawn codes are int16 when every block fits (2 bytes a cell for a million rows).
+        self.code_dtype = torch.int16 if max(self.group_widths, default=0) < 2**15 else torch.int32
+        empty = torch.zeros(0, dtype=torch.long)
+        self._index("inference_raw", torch.cat([*groups, empty, self.mode_mean_raw, self.value_mean_raw]))
+        self._index("inference_pad", torch.cat([*pads, torch.zeros(n_gaussian + n_values)]))
+        # Row (in the transposed layout) of each Gaussian mode's probability, and of the offset
+        # mean that belongs to each logit (read only for Gaussian modes).
+        self._index("gaussian_row", self.logit_place[torch.tensor(gaussian_logits, dtype=torch.long)])
+        # Which numeric column (in numeric_offset_x's order) each Gaussian mode belongs to.
+        column_of_x = {int(x): i for i, x in enumerate(self.numeric_offset_x)}
+        self._index("gaussian_column", torch.tensor([column_of_x[int(x)] for x in self.offset_x], dtype=torch.long))
+        self._index("mean_row_of_logit", self.n_padded + self.scale_of_logit)
 
     def _index(self, name: str, tensor: torch.Tensor) -> None:
         """An index tensor derived from the spans: moves with the module, but is not saved
@@ -215,44 +261,114 @@ class OutputHeads(nn.Module):
             y.index_copy_(1, self.value_x, torch.sigmoid(_cols(raw, self.value_mean_raw)))
         return y
 
+    # -- the transposed layout sampling works in -----------------------------------------
+    #
+    # Sampling evaluates the decoder's output layer transposed, straight into the layout of
+    # `_inference_layout`: a (rows × n) tensor whose padded groups are contiguous
+    # (blocks × width × n) views. Every reduction over a block then runs across n contiguous
+    # table rows — vectorised, unlike a reduction over a block of 8 or 16 logits — and no
+    # gather or padding pass is needed (synthkit.tabular.sampling builds that output layer).
+
+    def inference_rows(self, raw: torch.Tensor) -> torch.Tensor:
+        """A decoder output (n × raw_dim) in the transposed layout (rows × n), padding at −inf."""
+        return (_cols(raw, self.inference_raw).t() + self.inference_pad[:, None]).contiguous()
+
+    def _block_probabilities(self, rows: torch.Tensor, out: torch.Tensor | None) -> list[torch.Tensor]:
+        """exp(logit − max) per padded group as (blocks × width × n), unnormalised."""
+        n = rows.shape[1]
+        parts = []
+        for start, blocks, width in self.group_rows:
+            logits = rows[start : start + blocks * width].view(blocks, width, n)
+            target = None if out is None else out[start : start + blocks * width].view(blocks, width, n)
+            parts.append(_exp_shifted_(torch.sub(logits, logits.amax(dim=1, keepdim=True), out=target)))
+        return parts
+
+    def expected_t(self, rows: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`mean` in the transposed layout: ((padded logits + numeric columns + value
+        columns) × n) holding each logit's probability (≈ 0 in the padding), each numeric
+        column's expected offset (Σ over its Gaussian modes of probability × offset mean) and
+        each value column's mean. Multiplied by a weight matrix from :meth:`fold_input` it
+        gives what a layer reading :meth:`mean` would. `out` may be `rows` itself."""
+        n = rows.shape[1]
+        p, g, m, v = self.n_padded, len(self.gaussian_row), len(self.numeric_blocks), len(self.value_x)
+        values = torch.sigmoid(rows[p + g :]) if v else None  # read before `out` may overwrite it
+        if out is None:
+            out = torch.empty((p + m + v, n), dtype=rows.dtype, device=rows.device)
+        for e in self._block_probabilities(rows, out):
+            e.div_(e.sum(dim=1, keepdim=True))
+        if m:
+            weighted = out.index_select(0, self.gaussian_row).mul_(rows[p : p + g])
+            out[p : p + m].zero_().index_add_(0, self.gaussian_column, weighted)
+        if v:
+            out[p + m : p + m + v] = values
+        return out[: p + m + v]
+
+    def fold_input(self, weight: torch.Tensor) -> torch.Tensor:
+        """A weight matrix over :meth:`mean`'s layout (out × output_dim) rearranged for
+        :meth:`expected_t`'s: W @ mean(raw)ᵀ = fold_input(W) @ expected_t(rows) (padding
+        columns are zero)."""
+        p, m, v = self.n_padded, len(self.numeric_blocks), len(self.value_x)
+        folded = torch.zeros((weight.shape[0], p + m + v), dtype=weight.dtype, device=weight.device)
+        folded[:, self.logit_place] = weight[:, self.logit_x]
+        folded[:, p : p + m] = weight[:, self.numeric_offset_x]
+        folded[:, p + m :] = weight[:, self.value_x]
+        return folded
+
+    @torch.no_grad()
+    def draw_t(
+        self, rows: torch.Tensor, generator: torch.Generator | None = None, ws: Workspace | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A draw from p(x | rows) (rows in the transposed layout), compactly and transposed:
+        the chosen code of every block (blocks × n, span order), the offset of every numeric
+        column (numeric blocks × n; 0 where a point-mass or missing mode was drawn) and every
+        value column (values × n). `ws`, if given, lends buffers to work in
+        (synthkit.tabular.sampling.Workspace).
+
+        A mode or category per block is drawn from its softmax by inverse CDF, one uniform per
+        block (so rare modes and categories keep their rates, which an argmax would erase;
+        Gumbel-max would need a uniform per logit, and random numbers are much of a draw's
+        cost); then the chosen Gaussian mode's offset from N(μ_k, σ_k)."""
+        n = rows.shape[1]
+        kw = {"device": rows.device, "dtype": rows.dtype}
+        codes = torch.zeros((0, n), dtype=self.code_dtype, device=rows.device)
+        if self.n_blocks:
+            chosen = []
+            scratch = None if ws is None else ws("exp", self.n_padded, n)
+            for gi, ((start, blocks, width), e) in enumerate(zip(self.group_rows, self._block_probabilities(rows, scratch))):
+                # The running sum over a block as one small matrix product (a lower-triangular
+                # matrix of ones): several times faster on the CPU than cumsum along dim 1.
+                cum = None if ws is None else ws(f"cum{gi}", blocks, width, n)
+                cum = torch.matmul(getattr(self, f"group{gi}_tril"), e, out=cum)
+                u = torch.rand((blocks, 1, n), generator=generator, **kw)
+                # u < 1 − 1e-6 keeps u·total strictly below the total in float32, so the draw
+                # is never a trailing zero-probability entry or the padding.
+                target = u.clamp_max_(1.0 - 1e-6).mul_(cum[:, -1:])
+                code = (cum <= target).sum(dim=1)
+                chosen.append(torch.minimum(code, getattr(self, f"group{gi}_last")[:, None]))
+            codes = torch.cat(chosen).index_select(0, self.block_unorder).to(self.code_dtype)
+        offsets = torch.zeros((len(self.numeric_blocks), n), **kw)
+        if len(self.numeric_blocks):
+            logit = codes.index_select(0, self.numeric_blocks) + self.block_base[self.numeric_blocks][:, None]
+            noise = torch.randn(offsets.shape, generator=generator, **kw)
+            mean = rows.gather(0, self.mean_row_of_logit[logit])
+            scale = torch.exp(self._log_scale(self.mode_log_scale))[self.scale_of_logit[logit]]
+            offsets = torch.where(self.gaussian_logit[logit], mean.addcmul_(scale, noise), offsets)
+        values = torch.zeros((len(self.value_x), n), **kw)
+        if len(self.value_x):
+            p = self.n_padded + len(self.gaussian_row)
+            noise = torch.randn(values.shape, generator=generator, **kw)
+            scale = torch.exp(self._log_scale(self.value_log_scale))[:, None]
+            values = torch.sigmoid(rows[p:]).addcmul_(scale, noise)
+        return codes, offsets, values
+
     @torch.no_grad()
     def sample_codes(
         self, raw: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A draw from p(x | raw), compactly: the chosen code of every block (rows × blocks,
-        in span order), the offset of every numeric column (rows × numeric blocks; 0 where a
-        point-mass or missing mode was drawn) and every value column (rows × values).
-
-        A mode or category per block is drawn from its softmax (so rare modes and categories
-        keep their rates, which an argmax would erase), then the chosen Gaussian mode's
-        offset from N(μ_k, σ_k)."""
-        n = len(raw)
-        codes = torch.zeros((n, 0), dtype=torch.long, device=raw.device)
-        offsets = torch.zeros((n, len(self.numeric_blocks)), device=raw.device, dtype=raw.dtype)
-        if self.n_blocks:
-            chosen = []
-            for gi, logits in enumerate(self._padded_logits(raw)):
-                # Inverse CDF within each block: one uniform per block (Gumbel-max would need
-                # one per logit, and drawing random numbers is most of a draw's cost).
-                cum = _exp_shifted(logits - logits.amax(dim=-1, keepdim=True)).cumsum(dim=-1)
-                u = torch.rand((*logits.shape[:2], 1), generator=generator, device=raw.device, dtype=raw.dtype)
-                # u < 1 − 1e-6 keeps u·total strictly below the total in float32, so the draw
-                # is never a trailing zero-probability entry or the padding.
-                target = u.clamp_max_(1.0 - 1e-6) * cum[..., -1:]
-                code = (cum <= target).sum(dim=-1)
-                chosen.append(torch.minimum(code, getattr(self, f"group{gi}_last")))
-            codes = _cols(torch.cat(chosen, dim=1), self.block_unorder)
-        if len(self.numeric_blocks):
-            logit = _cols(codes, self.numeric_blocks) + self.block_base[self.numeric_blocks]
-            noise = torch.randn(offsets.shape, generator=generator, device=raw.device, dtype=raw.dtype)
-            mean = raw.gather(1, self.mean_of_logit[logit])
-            scale = torch.exp(self._log_scale(self.mode_log_scale))[self.scale_of_logit[logit]]
-            offsets = torch.where(self.gaussian_logit[logit], mean + scale * noise, torch.zeros_like(mean))
-        values = torch.zeros((n, len(self.value_x)), device=raw.device, dtype=raw.dtype)
-        if len(self.value_x):
-            noise = torch.randn(values.shape, generator=generator, device=raw.device, dtype=raw.dtype)
-            values = torch.sigmoid(_cols(raw, self.value_mean_raw)) + torch.exp(self._log_scale(self.value_log_scale)) * noise
-        return codes, offsets, values
+        """A draw from p(x | raw) (:meth:`draw_t`), rows first: codes (n × blocks, span
+        order), offsets (n × numeric blocks), values (n × value columns)."""
+        codes, offsets, values = self.draw_t(self.inference_rows(raw), generator)
+        return codes.t(), offsets.t(), values.t()
 
     @torch.no_grad()
     def sample(self, raw: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -28,16 +28,13 @@ from synthkit import contracts
 from synthkit.core.trainer import Callback, History, TrainerConfig, flush_denormals, resolve_device, seed_everything
 from synthkit.errors import SynthkitError
 from synthkit.tabular.methods import METHODS, MethodConfig, TabularMethod
+from synthkit.tabular import sampling
 from synthkit.tabular.schema import Schema, infer_schema
 from synthkit.tabular.transformer import TabularTransformer, build_transformer
 
 if TYPE_CHECKING:
     from synthkit.tracking import Tracking
 
-#: Rows decoded per chunk when sampling: bounds memory for any n. Small enough that a
-#: chunk's (rows × outputs) temporaries stay in cache: 1M rows of the credit model took
-#: 5.2–6.1 s at 8,192 rows against 7.8–8.5 s at 32,768 (pipelines/bench_sampling.py).
-SAMPLE_CHUNK = 8192
 _LEGACY_HEAD_INDEXES = {"block_id", "logit_x", "mode_x", "offset_x", "mode_mean_raw", "value_x", "value_mean_raw"}
 FORMAT_VERSION = 1
 
@@ -163,17 +160,9 @@ class Synthesizer:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise SynthkitError(f"the number of rows must be a positive integer, not {n!r}")
         seed = self.seed if seed is None else int(seed)
-        generator = torch.Generator().manual_seed(seed)
-        dims = model.latent_dims()
-        parts: list[tuple[torch.Tensor, ...]] = []
-        with torch.no_grad(), flush_denormals():
-            for lo in range(0, int(n), SAMPLE_CHUNK):
-                m = min(SAMPLE_CHUNK, int(n) - lo)
-                latents = {k: torch.randn(m, d, generator=generator) for k, d in dims.items()}
-                parts.append(model.decode_codes(latents, generator))
-        # The compact draw (a code per block, an offset per numeric column) goes straight to
-        # the inverse transform: no one-hot matrix is built only to be argmax-ed back.
-        codes, offsets, values = (torch.cat(p).numpy() for p in zip(*parts))
+        # Compact draws (a code per block, an offset per numeric column) go straight to the
+        # inverse transform: no one-hot matrix is built only to be argmax-ed back.
+        codes, offsets, values = sampling.sample_codes(model.sampling_plan(), int(n), seed)
         return transformer.inverse_codes(codes, offsets, values, seed=seed)
 
     def validate(self, df: pd.DataFrame) -> contracts.ContractReport:

@@ -138,9 +138,12 @@ class NumberLine:
     def from_float(self, x: np.ndarray) -> pd.Series:
         """Floats back to the column's values: clipped to [min, max], rounded, typed."""
         missing = ~np.isfinite(x)
-        x = np.clip(np.where(missing, self.minimum, x), self.minimum, self.maximum)
+        any_missing = bool(missing.any())
+        x = np.clip(x, self.minimum, self.maximum)  # NaN stays NaN; ±inf become the bounds
+        if any_missing:
+            x[missing] = self.minimum  # placeholders, masked below
         if self.decimals is not None:
-            x = np.round(x, self.decimals)
+            x = np.round(x, self.decimals, out=x)
         if self.spec.kind is ColumnKind.DATETIME:
             size = dict(_TIME_UNITS)[self.time_unit or "ns"]
             ns = np.round(x).astype(np.int64) * size
@@ -151,14 +154,15 @@ class NumberLine:
                 text[missing] = np.nan
                 return text.rename(self.spec.name)
             return t
-        if self.dtype == "int64" and not missing.any():
+        if self.dtype == "int64" and not any_missing:
             return pd.Series(x.astype(np.int64), name=self.spec.name)
         if self.dtype in ("int64", "Int64"):
             return pd.Series(pd.array(np.where(missing, 0, x).astype(np.int64), dtype="Int64"), name=self.spec.name).mask(
                 missing
             )
-        x[missing] = np.nan
-        return pd.Series(x, name=self.spec.name)
+        if any_missing:
+            x[missing] = np.nan
+        return pd.Series(x, name=self.spec.name, copy=False)
 
 
 def _decimals(x: np.ndarray, lowest: int = -6, highest: int = 10) -> int | None:
@@ -240,26 +244,34 @@ class CategoryMap:
 
     def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.Series:
         """Codes back to values, pooled codes drawn from the pool."""
-        if not self.pool and not self.has_missing and self.dtype != "object":
+        if not self.has_missing and self.dtype != "object":
             # Typed categories (counts, flags): one typed lookup, no object array.
             try:
-                table = np.asarray(self.categories, dtype=self.dtype)
+                table = np.asarray([*self.categories, *self.pool[:1]], dtype=self.dtype)
+                pool = np.asarray(self.pool, dtype=self.dtype)
             except (TypeError, ValueError):
-                table = None
-            if table is not None and table.dtype != object:
-                return pd.Series(table[codes], name=self.spec.name)
-        values = np.empty(len(codes), dtype=object)
-        known = codes < len(self.categories)
-        values[known] = np.array(self.categories, dtype=object)[codes[known]]
+                table = pool = None
+            if table is not None and pool is not None and table.dtype != object:
+                values = table[codes]
+                if self.pool:
+                    pooled = np.flatnonzero(codes == len(self.categories))
+                    values[pooled] = pool[rng.choice(len(pool), size=len(pooled), p=self.pool_probs)]
+                return pd.Series(values, name=self.spec.name, copy=False)
+        # One lookup through a table with a slot per code (the pool's slot is filled below,
+        # the missing slot holds NaN): no boolean-mask passes over the rows.
+        table = np.empty(self.n_codes, dtype=object)
+        table[: len(self.categories)] = self.categories
+        if self.has_missing:
+            table[self.n_codes - 1] = np.nan
+        values = table[codes]
         missing = np.zeros(len(codes), dtype=bool)
         if self.pool:
-            pooled = codes == len(self.categories)
-            draws = rng.choice(len(self.pool), size=int(pooled.sum()), p=self.pool_probs)
+            pooled = np.flatnonzero(codes == len(self.categories))
+            draws = rng.choice(len(self.pool), size=len(pooled), p=self.pool_probs)
             values[pooled] = np.array(self.pool, dtype=object)[draws]
         if self.has_missing:
             missing = codes == self.n_codes - 1
-            values[missing] = np.nan
-        out = pd.Series(values, name=self.spec.name)
+        out = pd.Series(values, name=self.spec.name, copy=False)
         if missing.any():
             if self.dtype.startswith(("int", "Int")):
                 return out.astype("Int64")
@@ -267,6 +279,8 @@ class CategoryMap:
                 return out.astype("boolean")
             if self.dtype.startswith("float"):
                 return out.astype(float)
+            return out
+        if self.dtype == "object":
             return out
         try:
             return out.astype(self.dtype)
@@ -475,7 +489,9 @@ class TabularTransformer(ABC):
     def _assemble(self, decoded: dict[str, pd.Series], n: int, rng: np.random.Generator) -> pd.DataFrame:
         for name, reg in self._regenerated.items():
             decoded[name] = reg.generate(n, rng)
-        return pd.DataFrame({c: decoded[c].reset_index(drop=True) for c in self.columns})
+        # copy=False also skips pandas' consolidation, which would stack the object columns
+        # into one 2-D block (a third of the decoding time at 1M rows, for nothing).
+        return pd.DataFrame({c: decoded[c].reset_index(drop=True) for c in self.columns}, copy=False)
 
     def _check_fitted(self) -> None:
         if not self.columns:
@@ -669,14 +685,22 @@ class ModeSpecificTransformer(TabularTransformer):
                 decoded[column] = self._categories[column].decode(code, rng)
                 continue
             state = self._numeric[column]
-            x = np.full(len(code), np.nan)
-            g = code < state.n_gaussian
-            if g.any():
+            # Every row's value through one table per quantity (mode means, scales, point
+            # masses; NaN for the missing mode) and in-place arithmetic: no boolean-mask
+            # indexing, few fresh arrays (first-touch page faults are a large part of the cost).
+            n_gauss, n_pm = state.n_gaussian, len(state.point_masses)
+            fixed = np.full(state.width - 1, np.nan)
+            fixed[n_gauss : n_gauss + n_pm] = state.point_masses
+            if n_gauss:
                 assert state.modes is not None
-                k = code[g]
-                x[g] = state.modes.means[k] + STD_MULTIPLIER * state.modes.stds[k] * offset[g].astype(float)
-            pm = (code >= state.n_gaussian) & (code < state.n_gaussian + len(state.point_masses))
-            x[pm] = state.point_masses[code[pm] - state.n_gaussian]
+                k = np.minimum(code, n_gauss - 1)
+                x = np.take(STD_MULTIPLIER * state.modes.stds, k)
+                x *= offset
+                x += np.take(state.modes.means, k)
+                if n_pm or state.has_missing:
+                    np.copyto(x, np.take(fixed, code), where=code >= n_gauss)
+            else:
+                x = np.take(fixed, code)
             decoded[column] = state.line.from_float(x)
         return decoded
 

@@ -14,6 +14,7 @@ from synthkit.core.objectives import kl_normal_standard, reparameterize
 from synthkit.core.trainer import Callback, History, TrainerConfig, train
 from synthkit.tabular.heads import OutputHeads
 from synthkit.tabular.networks import GaussianEncoder, mlp
+from synthkit.tabular.sampling import Plan, mlp_plan
 from synthkit.tabular.transformer import Span
 
 
@@ -69,6 +70,11 @@ class TabularMethod(nn.Module):
         """Rows drawn from p(x | latents), compactly (see OutputHeads.sample_codes)."""
 
     @abstractmethod
+    def sampling_plan(self) -> Plan:
+        """The decoder arranged for fast sampling (synthkit.tabular.sampling); build it
+        after training, it copies the weights."""
+
+    @abstractmethod
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         """Rows drawn from p(x | latents), in transformer space."""
 
@@ -107,6 +113,9 @@ class SingleStageVAE(TabularMethod):
     @torch.no_grad()
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         return self.heads.to_rows(*self.decode_codes(latents, generator))
+
+    def sampling_plan(self) -> Plan:
+        return mlp_plan(self.decoder, self.heads, self.config.latent_dim)
 
     @torch.no_grad()
     def reconstruct_mean(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ from synthkit.tabular.heads import OutputHeads
 from synthkit.tabular.methods.base import TabularMethod, kl_term
 from synthkit.tabular.methods.betatcvae import BetaTCVAE, BetaTCVAEConfig
 from synthkit.tabular.networks import AdaINDecoder, GaussianEncoder
+from synthkit.tabular.sampling import Plan, msvae_plan
 from synthkit.tabular.transformer import Span
 
 
@@ -117,6 +118,12 @@ class MSVAE(TabularMethod):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         y = self.stage1.heads.mean(self.stage1.decoder(latents["c"]))
         return self.stage2.heads.sample_codes(self.stage2.decoder(y, latents["z"]), generator)
+
+    def sampling_plan(self) -> Plan:
+        dims = self.latent_dims()
+        return msvae_plan(
+            self.stage1.decoder, self.stage1.heads, self.stage2.decoder, self.stage2.heads, dims["c"], dims["z"]
+        )
 
     @torch.no_grad()
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
