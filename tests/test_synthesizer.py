@@ -159,3 +159,30 @@ def test_default_threads_follow_the_idle_cores() -> None:
     idle = _idle_cores(cores)
     assert idle is None or -1e-9 <= idle <= cores + 1e-9
     assert min(4, max(1, cores // 2)) <= default_cpu_threads() <= 4
+
+
+@pytest.mark.parametrize("method", ["msvae", "betatcvae", "tvae"])
+def test_training_steps_never_read_values_back_to_the_host(method: str, credit: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a GPU run needs: no step reads a tensor's value on the host (each such read waits
+    for the device). Counting every way a value leaves a tensor, a fit's reads must grow with
+    its epochs, not with its steps: here 30 steps an epoch and a handful of reads."""
+    reads = {"n": 0}
+    for name in ("item", "tolist", "numpy", "__float__", "__int__", "__bool__", "__index__"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self: torch.Tensor, *args: object, _original: object = original, **kwargs: object) -> object:
+            reads["n"] += 1
+            return _original(self, *args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    seen: dict[str, int] = {}
+
+    def per_epoch(stage: str, epoch: int, history: object) -> None:
+        seen[f"{stage}{epoch}"] = reads["n"]
+
+    synth = Synthesizer(method, seed=0, epochs=3, batch_size=16, progress=False, min_steps_per_epoch=30)
+    synth.fit(credit, callbacks=[per_epoch])
+    marks = list(seen.values())
+    per_epoch_reads = [b - a for a, b in zip(marks, marks[1:])]
+    # Epoch-level reads only: the mean losses (one per term), the validation loss.
+    assert per_epoch_reads and max(per_epoch_reads) < 30, per_epoch_reads
