@@ -74,8 +74,9 @@ class Workspace:
         return buffer
 
 
-#: A plan decodes latents (rows × dim per block) into transposed codes (OutputHeads.draw_t),
-#: writing its intermediates into a Workspace.
+#: A plan draws `n` rows with a generator: latents from N(0, I) (block by block, transposed),
+#: then the decoders, then transposed codes (OutputHeads.draw_t); intermediates go into the
+#: Workspace.
 Plan = Callable[[torch.Generator, int, Workspace], Codes]
 
 
