@@ -93,9 +93,9 @@ class OutputHeads(nn.Module):
         self.n_blocks = len(blocks)
         self._index("logit_x", torch.tensor(logit_x, dtype=torch.long))
         # Gaussian modes: where the mode's indicator and its column's offset sit in x, and,
-        # per logit, the raw index of its mode's mean and its scale (for draws by code).
+        # per logit, the index of its Gaussian mode (its mean and scale, for draws by code).
         mode_pos, offset_pos = [], []
-        mean_of_logit, scale_of_logit, gaussian_logit = [0] * r, [0] * r, [False] * r
+        scale_of_logit, gaussian_logit = [0] * r, [False] * r
         numeric_blocks, numeric_offset_x, gaussian_logits = [], [], []
         for i, b in enumerate(blocks):
             if b.kind == "modes":
@@ -103,7 +103,6 @@ class OutputHeads(nn.Module):
                 numeric_offset_x.append(offsets[b.column])
                 for k in range(b.gaussian):
                     gaussian_logits.append(base[i] + k)
-                    mean_of_logit[base[i] + k] = r + len(mode_pos)
                     scale_of_logit[base[i] + k] = len(mode_pos)
                     gaussian_logit[base[i] + k] = True
                     mode_pos.append(b.start + k)
@@ -112,7 +111,6 @@ class OutputHeads(nn.Module):
         self._index("mode_x", torch.tensor(mode_pos, dtype=torch.long))
         self._index("offset_x", torch.tensor(offset_pos, dtype=torch.long))
         self._index("mode_mean_raw", torch.arange(r, r + g, dtype=torch.long))
-        self._index("mean_of_logit", torch.tensor(mean_of_logit, dtype=torch.long))
         self._index("scale_of_logit", torch.tensor(scale_of_logit, dtype=torch.long))
         self._index("gaussian_logit", torch.tensor(gaussian_logit, dtype=torch.bool))
         self._index("block_base", torch.tensor(base, dtype=torch.long))
