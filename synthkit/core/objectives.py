@@ -158,12 +158,20 @@ class _AggregateLogDensity(torch.autograd.Function):
         c = -0.5 * (LOG_2PI + logvar)  # (M, D)
         t = torch.addcmul(-(mu * s), zq[:, None, :], s)  # (z − μ)/σ, (Q, M, D)
         lp = torch.addcmul(c.expand_as(t), t, t, value=-0.5)  # l_ijd
+        # Both logsumexps by hand, with exp's argument floored at −80: the posteriors sharpen
+        # as training goes on, most pairs (i, j) then lie hundreds of nats below the largest,
+        # and the CPU's exp is ~30× slower on arguments that underflow (a stage-one epoch on
+        # the credit data slowed from 0.55 s to 1.0 s over 60 epochs). Terms below e^−80 of
+        # the largest change neither a sum nor a gradient.
         joint_logits = log_w + lp.sum(dim=2)  # (Q, M)
-        joint = torch.logsumexp(joint_logits, dim=1)
-        p_joint = torch.exp(joint_logits - joint[:, None])  # softmax over j
+        joint_shift = joint_logits.amax(dim=1, keepdim=True)
+        p_joint = joint_logits.sub_(joint_shift).clamp_min_(-80.0).exp_()
+        joint_total = p_joint.sum(dim=1, keepdim=True)
+        joint = (joint_total.log() + joint_shift)[:, 0]
+        p_joint = p_joint.div_(joint_total)  # softmax over j
         e = lp.add_(log_w[:, :, None])  # reuses lp's memory
         shift = e.amax(dim=1, keepdim=True)
-        e = e.sub_(shift).exp_()
+        e = e.sub_(shift).clamp_min_(-80.0).exp_()
         total = e.sum(dim=1)  # (Q, D)
         marg = (total.log() + shift[:, 0, :]).sum(dim=1)
         ctx.save_for_backward(s, t, e, total, p_joint)
