@@ -9,8 +9,8 @@ number of training rows).
 reconstruction against the KL alike; in Chen et al.'s parameterisation (λ = 1) the default
 equals α = γ = ½, β = 3.5. Why not λ = 1: on the mode-specific-normalised credit data,
 λ = 1 with β = 7 left 2 of the 9 coordinates of C in use (mean KL ≥ 0.01 nats), also after
-448 epochs, with MIG 0.05 against the simulation's factors; λ = 2 used 3, with MIG
-0.06–0.10, and reconstructed better (docs/models.md, "Stage one's latents"; two seeds).
+448 epochs, with MIG 0.04–0.05 against the simulation's factors; λ = 2 used 3, with MIG
+0.06–0.10, and reconstructed better (docs/models.md, "Stage one's latents"; two seeds, twice).
 The paper, on min-max-scaled data, found six groups of features in C (Table 3).
 """
 
