@@ -116,3 +116,28 @@ def test_sample_codes_do_not_depend_on_threads_or_reuse(monkeypatch: pytest.Monk
     # Chunks are independent draws, not copies of one another.
     assert not np.array_equal(one[1][:256], one[1][256:512])
     assert one[0].dtype == np.int16 and one[1].dtype == np.float32
+
+
+@pytest.mark.parametrize("n", [100, 256 * 5])
+def test_every_chunk_runs_single_threaded_and_the_setting_is_restored(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """With two intra-op threads the same seed gave rows differing in the 6th digit in about
+    one process in 40 (tests/test_cli.py caught it in CI); a draw must therefore run every
+    chunk, the first one included, with one intra-op thread, whatever the caller set."""
+    monkeypatch.setattr(sampling, "CHUNK_ROWS", 256)
+    spans = ModeSpecificTransformer().fit(_table()).spans
+    model = METHODS["msvae"](METHODS["msvae"].config_class(), spans)
+    plan = model.sampling_plan()
+    seen: list[int] = []
+
+    def watched(generator: torch.Generator, rows: int, ws: Workspace) -> sampling.Codes:
+        seen.append(torch.get_num_threads())
+        return plan(generator, rows, ws)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sample_codes(watched, n, seed=0, threads=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert len(seen) == -(-n // 256) and set(seen) == {1}
