@@ -220,13 +220,15 @@ def intra_op_threads(n: int) -> Iterator[None]:
 
 def sample_codes(plan: Plan, n: int, seed: int, threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw `n` rows through `plan` on the CPU, chunk by chunk on `threads` threads
-    (default: one per core). Plain threads with one intra-op thread each share a busy core
-    without the spin-waiting of an OpenMP team: with another process keeping one of this
-    machine's two cores busy, two threads drew 1M rows' codes in 4.5 s against 5.2–5.7 s
-    for one, so there is no 0.1 s measurement of the idle cores here, as training makes. Returns codes (n × blocks), offsets (n × numeric columns)
-    and values (n × value columns) as NumPy arrays (column-major views: the inverse
-    transform reads them column by column). While it runs, PyTorch's intra-op thread
-    count (a process-wide setting) is 1; it is restored afterwards."""
+    (default: one per core). Returns codes (n × blocks), offsets (n × numeric columns) and
+    values (n × value columns) as NumPy arrays (column-major views: the inverse transform
+    reads them column by column). While it runs, PyTorch's intra-op thread count (a
+    process-wide setting) is 1; it is restored afterwards.
+
+    Every core gets a thread, busy or not: plain threads with one intra-op thread each share
+    a busy core without an OpenMP team's spin-waiting (with another process keeping one of
+    this machine's two cores busy, two threads drew a million rows' codes in 4.5 s against
+    5.2–5.7 s for one), so sampling skips the 0.1 s measurement of idle cores training makes."""
     n_chunks = math.ceil(n / CHUNK_ROWS)
     local = threading.local()
     out: list[np.ndarray] = []
