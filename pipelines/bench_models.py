@@ -41,6 +41,13 @@ def load(name: str, seed: int) -> pd.DataFrame:
     raise SystemExit(f"unknown data {name!r}")
 
 
+def split(df: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """D_train (80 %) and D_test (20 %), drawn with `seed`."""
+    order = np.random.default_rng(seed).permutation(len(df))
+    n_test = len(df) // 5
+    return df.iloc[order[n_test:]].reset_index(drop=True), df.iloc[order[:n_test]].reset_index(drop=True)
+
+
 def reconstruction_error(original: pd.DataFrame, restored: pd.DataFrame, schema: Schema) -> float:
     """Mean over columns of the row-wise error: |Δ| / range for numeric columns, the
     mismatch rate for categorical ones (identifiers and constants left out)."""
@@ -83,11 +90,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
 
-    df = load(args.data, args.seed)
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(df))
-    n_test = len(df) // 5
-    test, train = df.iloc[order[:n_test]].reset_index(drop=True), df.iloc[order[n_test:]].reset_index(drop=True)
+    train, test = split(load(args.data, args.seed), args.seed)
     schema = infer_schema(train)
     rows: list[dict[str, Any]] = []
     extra: dict[str, Any] = {}

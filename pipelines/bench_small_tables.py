@@ -34,14 +34,9 @@ from synthkit.evaluate.privacy import privacy
 from synthkit.tabular.schema import Schema, infer_schema
 from synthkit.tabular.synthesizer import Synthesizer
 
+from bench_models import split  # noqa: E402  (run as a script: pipelines/ is on the path)
+
 PRIVACY_ROWS = 2_000
-
-
-def split(df: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """80/20 split, as pipelines/bench_models.py draws it."""
-    order = np.random.default_rng(seed).permutation(len(df))
-    n_test = len(df) // 5
-    return df.iloc[order[n_test:]].reset_index(drop=True), df.iloc[order[:n_test]].reset_index(drop=True)
 
 
 def score(train: pd.DataFrame, test: pd.DataFrame, fake: pd.DataFrame, schema: Schema, seed: int) -> dict[str, float]:
@@ -84,7 +79,7 @@ def main() -> None:
             t0 = time.perf_counter()
             if name.startswith("synthkit "):
                 synth = Synthesizer(name.removeprefix("synthkit "), seed=seed, progress=False, metadata=metadata, **options)
-                synth.fit(train)
+                synth.fit(train, track=False)  # dozens of fits: not worth an MLflow run each
                 fake = synth.sample(PRIVACY_ROWS, seed=seed + 1)
             elif name.startswith("ideal"):
                 fake = simulate_credit(PRIVACY_ROWS, seed=10_000 + seed)[0]
