@@ -15,9 +15,8 @@ Python functions take a label (``"c2"``) or a 0-based index with a block.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthkit.core.trainer import default_cpu_threads, flush_denormals
+from synthkit.core.trainer import flush_denormals, intra_op_threads
 from synthkit.errors import SynthkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,27 +53,15 @@ class Posterior:
         return np.sqrt(self.mean.var(axis=0) + np.exp(self.logvar).mean(axis=0))
 
 
-@contextlib.contextmanager
-def cpu_threads() -> Iterator[None]:
-    """Run torch on the trainer's default thread count (half the cores), then restore it.
-
-    The analyses run small matrices (thousands of rows × 128 units), which gain nothing
-    from more threads; on a shared 2-core machine two threads made a decode eight times
-    slower than one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(min(before, default_cpu_threads()))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def threaded(fn: F) -> F:
-    """Decorator: run `fn` inside :func:`cpu_threads`."""
+    """Decorator: run `fn` on one intra-op thread (synthkit.core.trainer.intra_op_threads):
+    the analyses run small matrices (thousands of rows × 128 units), which gain nothing from
+    more threads (on a shared 2-core machine two made a decode eight times slower), and with
+    one their results are the same in every process."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with cpu_threads():
+        with intra_op_threads(1):
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -30,16 +30,15 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn
 
 from synthkit.core.layers import AdaIN
-from synthkit.core.trainer import flush_denormals
+from synthkit.core.trainer import flush_denormals, intra_op_threads
 from synthkit.tabular.heads import OutputHeads
 
 #: Rows per chunk: small enough that a chunk's intermediates (a few hundred values per row)
@@ -204,18 +203,6 @@ def chunk_generator(seed: int, index: int) -> torch.Generator:
     """The random generator of chunk `index` of a draw seeded with `seed`."""
     state = np.random.SeedSequence(entropy=seed, spawn_key=(index,)).generate_state(1, np.uint64)[0]
     return torch.Generator().manual_seed(int(state))
-
-
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """PyTorch's intra-op thread count (process-wide) set to `n` inside the block. Inference
-    runs with 1 so that its results do not vary from process to process (see sample_codes)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def sample_codes(plan: Plan, n: int, seed: int, threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

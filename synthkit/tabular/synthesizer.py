@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from synthkit import contracts
-from synthkit.core.trainer import Callback, History, TrainerConfig, flush_denormals, resolve_device, seed_everything
+from synthkit.core.trainer import Callback, History, TrainerConfig, inference, resolve_device, seed_everything
 from synthkit.errors import SynthkitError
 from synthkit.tabular.methods import METHODS, MethodConfig, TabularMethod
 from synthkit.tabular import sampling
@@ -180,7 +180,7 @@ class Synthesizer:
         {"c": ...} for β-TCVAE, {"z": ...} for TVAE."""
         transformer, model = self._fitted()
         x = torch.as_tensor(transformer.transform(df))
-        with torch.no_grad(), flush_denormals(), sampling.intra_op_threads(1):
+        with inference():
             return {k: v.numpy() for k, v in model.encode(x).items()}
 
     def reconstruct(self, df: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -189,7 +189,7 @@ class Synthesizer:
         and its mean offset out."""
         transformer, model = self._fitted()
         x = torch.as_tensor(transformer.transform(df, dtype=np.float32))
-        with torch.no_grad(), flush_denormals(), sampling.intra_op_threads(1):
+        with inference():
             recs = model.reconstructions(x)
         return {k: transformer.inverse_transform(v.numpy(), seed=self.seed) for k, v in recs.items()}
 
@@ -207,7 +207,7 @@ class Synthesizer:
                 raise SynthkitError(f"latents {k!r} must have shape (rows, {d}), got {arr.shape}")
             tensors[k] = torch.as_tensor(arr)
         seed = self.seed if seed is None else int(seed)
-        with torch.no_grad(), flush_denormals(), sampling.intra_op_threads(1):
+        with inference():
             out = model.decode(tensors, torch.Generator().manual_seed(seed)).numpy()
         return transformer.inverse_transform(out, seed=seed)
 
