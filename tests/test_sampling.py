@@ -141,3 +141,46 @@ def test_every_chunk_runs_single_threaded_and_the_setting_is_restored(monkeypatc
     finally:
         torch.set_num_threads(before)
     assert len(seen) == -(-n // 256) and set(seen) == {1}
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_numpy_hugepage_advice_is_off_inside_and_restored(before: bool) -> None:
+    """Synthesizer.sample allocates its arrays without NumPy's huge-page advice (a first
+    draw stalled on synchronous memory compaction) and leaves NumPy's setting as it found it,
+    also when the draw fails."""
+    switch = sampling._numpy_hugepage_switch()
+    if switch is None:
+        pytest.skip("this NumPy has no huge-page switch")
+    original = switch(before)
+    try:
+        with sampling.without_numpy_hugepages():
+            inside = switch(False)  # returns the setting in force
+        assert inside is False and switch(before) is before
+        with pytest.raises(RuntimeError), sampling.without_numpy_hugepages():
+            raise RuntimeError("a failing draw")
+        assert switch(before) is before
+    finally:
+        switch(original)
+
+
+def test_synthesizer_sample_runs_without_hugepage_advice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthkit.tabular.synthesizer import Synthesizer
+
+    switch = sampling._numpy_hugepage_switch()
+    if switch is None:
+        pytest.skip("this NumPy has no huge-page switch")
+    synth = Synthesizer(method="tvae", epochs=1).fit(_table(300), track=False)
+    seen: list[bool] = []
+    real = sampling.sample_codes
+
+    def watched(*args: object, **kwargs: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        seen.append(switch(False))  # the setting in force (False stays False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sampling, "sample_codes", watched)
+    original = switch(True)
+    try:
+        synth.sample(50, seed=0)
+        assert seen == [False] and switch(True) is True
+    finally:
+        switch(original)

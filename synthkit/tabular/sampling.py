@@ -32,8 +32,9 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -204,6 +205,43 @@ def msvae_plan(stage1_decoder: nn.Sequential, stage1_heads: OutputHeads, stage2_
         return stage2_heads.draw_t(output2.rows(layers(buffer[: len(y) + 1], z, ws), ws, "rows2"), generator, ws)
 
     return decode
+
+
+def _numpy_hugepage_switch() -> Callable[[bool], bool] | None:
+    """NumPy's (private, long-standing) switch for its huge-page advice; None if absent."""
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            module = __import__(name, fromlist=["_set_madvise_hugepage"])
+        except ImportError:
+            continue
+        switch = getattr(module, "_set_madvise_hugepage", None)
+        if switch is not None:
+            return switch
+    return None
+
+
+@contextmanager
+def without_numpy_hugepages() -> Iterator[None]:
+    """NumPy advises Linux to back every array of 4 MB or more with transparent huge pages
+    (madvise MADV_HUGEPAGE). Where the kernel's THP ``defrag`` setting is ``madvise`` (a
+    common default, and this project's machine), faulting such memory in while no free huge
+    page is at hand compacts memory synchronously (numpy/numpy#31590). A million-row draw
+    allocates ~150 MB of fresh arrays, and its first call in a process stalled on it: the
+    inverse transform took 0.52–0.97 s with the advice against 0.26–0.35 s without, and a
+    whole first `sample(1_000_000)` 2.9–4.8 s against 2.8–3.1 s (four fresh processes each,
+    alternating). Later calls in the same process reuse huge pages already faulted in and
+    gain ~0.05 s from them, so this is a trade for the common case — one draw per process
+    (`synthkit sample`, a notebook cell). NumPy's global setting is restored on exit; it only
+    changes how memory is advised, never what is computed."""
+    switch = _numpy_hugepage_switch()
+    if switch is None:
+        yield
+        return
+    previous = switch(False)
+    try:
+        yield
+    finally:
+        switch(previous)
 
 
 def chunk_generator(seed: int, index: int) -> torch.Generator:

@@ -162,8 +162,9 @@ class Synthesizer:
         seed = self.seed if seed is None else int(seed)
         # Compact draws (a code per block, an offset per numeric column) go straight to the
         # inverse transform: no one-hot matrix is built only to be argmax-ed back.
-        codes, offsets, values = sampling.sample_codes(model.sampling_plan(), int(n), seed)
-        return transformer.inverse_codes(codes, offsets, values, seed=seed)
+        with sampling.without_numpy_hugepages():
+            codes, offsets, values = sampling.sample_codes(model.sampling_plan(), int(n), seed)
+            return transformer.inverse_codes(codes, offsets, values, seed=seed)
 
     def validate(self, df: pd.DataFrame) -> contracts.ContractReport:
         """Check `df` (e.g. a sample) against the expectations derived from the training
