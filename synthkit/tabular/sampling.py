@@ -174,7 +174,7 @@ class _AdaINStack:
         mod = torch.mm(self.modulation, z, out=ws("mod", len(self.modulation), z.shape[1]))
         start = 0
         for i, (weight, width, eps) in enumerate(zip(self.weights, self.widths, self.eps)):
-            x = _layer(weight, x, ws, f"g{i}")
+            x = _layer(weight, x, ws, f"h{i}")  # stage one's hidden buffers, free by now
             h = x[:width]
             # AdaIN: γ · (h − μ(h)) / sqrt(σ²(h) + eps) + β over the units (biased variance);
             # h is centred already (the weights are). (linalg.vector_norm over dim 0 was ~10×
@@ -198,11 +198,13 @@ def msvae_plan(stage1_decoder: nn.Sequential, stage1_heads: OutputHeads, stage2_
     def decode(generator: torch.Generator, n: int, ws: Workspace) -> Codes:
         c = _latent(c_dim, n, generator, ws, "c")
         z = _latent(z_dim, n, generator, ws, "z")
-        buffer = _layer(output1.weight, hidden1(c, ws, "h"), ws, "rows1")
+        # Stage two reuses stage one's buffers once they are read (the hidden layers, then the
+        # output rows holding Y): a smaller working set per thread, fewer fresh pages.
+        buffer = _layer(output1.weight, hidden1(c, ws, "h"), ws, "rows")
         # Y in place of stage one's rows (they are not read again), a ones row right below.
         y = stage1_heads.expected_t(buffer[: len(output1.weight)], out=buffer[: len(output1.weight)])
         buffer[len(y)] = 1.0
-        return stage2_heads.draw_t(output2.rows(layers(buffer[: len(y) + 1], z, ws), ws, "rows2"), generator, ws)
+        return stage2_heads.draw_t(output2.rows(layers(buffer[: len(y) + 1], z, ws), ws, "rows"), generator, ws)
 
     return decode
 
