@@ -159,7 +159,7 @@ class _AdaINStack:
         # μ(h) = mean of [W | b]'s rows · [x; 1], so subtracting the mean row from every row
         # of [W | b] (once, in float64) yields h − μ(h) from the matrix product itself — two
         # passes over the activations fewer per layer.
-        self.weights = [(w.double() - w.double().mean(dim=0, keepdim=True)).float() for w in affine]
+        self.weights = [(w.double() - w.double().mean(dim=0, keepdim=True)).to(w.dtype) for w in affine]
         modulation: list[AdaIN] = list(adains)
         self.eps = [m.eps for m in modulation]
         self.widths = [m.to_gamma_beta.out_features // 2 for m in modulation]

@@ -690,7 +690,10 @@ class ModeSpecificTransformer(TabularTransformer):
     ) -> dict[str, pd.Series]:
         """Columns from each column's chosen mode or category and, for numeric columns, offset."""
         decoded: dict[str, pd.Series] = {}
-        scratch: np.ndarray | None = None  # one float64 column, reused by every numeric column
+        # Scratch columns reused by every numeric column: native indices (take() is ~3×
+        # faster with them than with int16 codes), the Gaussian mode, a float64 column.
+        n = len(next(iter(picks.values()))[0]) if picks else 0
+        index, k, scratch = np.empty(n, np.intp), np.empty(n, np.intp), np.empty(n)
         for column, (code, offset) in picks.items():
             if offset is None:
                 decoded[column] = self._categories[column].decode(code, rng)
@@ -703,17 +706,17 @@ class ModeSpecificTransformer(TabularTransformer):
             n_gauss, n_pm = state.n_gaussian, len(state.point_masses)
             fixed = np.full(state.width - 1, np.nan)
             fixed[n_gauss : n_gauss + n_pm] = state.point_masses
-            index = code.astype(np.intp)  # take() is ~3× faster with native indices
+            np.copyto(index, code)
             if n_gauss:
                 assert state.modes is not None
-                if scratch is None:
-                    scratch = np.empty(len(code))
-                k = np.minimum(index, n_gauss - 1)
+                np.minimum(index, n_gauss - 1, out=k)
                 x = np.take(STD_MULTIPLIER * state.modes.stds, k)
                 x *= offset
-                x += np.take(state.modes.means, k, out=scratch)
+                # mode="clip": take() buffers `out` in its default "raise" mode (codes are in
+                # range by construction).
+                x += np.take(state.modes.means, k, out=scratch, mode="clip")
                 if n_pm or state.has_missing:
-                    np.copyto(x, np.take(fixed, index, out=scratch), where=code >= n_gauss)
+                    np.copyto(x, np.take(fixed, index, out=scratch, mode="clip"), where=code >= n_gauss)
             else:
                 x = np.take(fixed, index)
             decoded[column] = state.line.from_float(x)
