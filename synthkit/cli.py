@@ -186,6 +186,8 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--residual-dim", type=click.IntRange(min=1), default=None, help="MS-VAE: dimension of the residual latents Z.  [default: 9]")
 @click.option("--beta", type=click.FloatRange(min=0), default=None, help="Weight of the total-correlation penalty (β-TCVAE, MS-VAE stage one).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Maximum epochs per stage (early stopping ends sooner).")
+@click.option("--max-steps", type=click.IntRange(min=0), default=None,
+              help="Cap on gradient steps per stage: large tables train fewer epochs; 0 for no cap.  [default: 20000]")
 @click.option("--batch-size", type=click.IntRange(min=2), default=None, help="Rows per gradient step.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Adam learning rate.")
 @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -205,7 +207,7 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--register", "register", default=None, metavar="NAME",
               help="Also register the model in the MLflow model registry under NAME.")
 def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, residual_dim: int | None,
-        beta: float | None, epochs: int | None, batch_size: int | None, learning_rate: float | None,
+        beta: float | None, epochs: int | None, max_steps: int | None, batch_size: int | None, learning_rate: float | None,
         time_budget: float | None, device: str, transformer: str, metadata: Path | None, seed: int,
         track: bool, tracking_uri: str | None, experiment: str | None, register: str | None) -> None:
     """Fit a synthesizer on DATA (a CSV file; without one, the built-in simulated credit data).
@@ -242,7 +244,8 @@ def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, re
         source = str(data)
     console.print(f"fitting {method} on {source}: {len(df):,} rows × {df.shape[1]} columns")
     synth = Synthesizer(method, transformer=transformer, seed=seed, metadata=declared, device=device,
-                        **{k: v for k, v in options.items() if v is not None})
+                        **{k: v for k, v in options.items() if v is not None},
+                        **({} if max_steps is None else {"max_steps": max_steps or None}))  # 0: no cap
     with _tracking_warnings():
         synth.fit(df, track=_fit_tracking(track, tracking_uri, experiment, register,
                                           "built-in credit data" if data is None else str(data)))

@@ -148,9 +148,12 @@ def test_fit_is_reproducible_across_processes(tmp_path: Path) -> None:
 
 
 def test_fit_without_a_file_uses_the_built_in_credit_data(tmp_path: Path) -> None:
-    res = run("fit", "--method", "tvae", "--epochs", "1", "-o", str(tmp_path / "m"))
+    # 18,000 training rows at batch 500: 36 steps an epoch, so a cap of 40 steps allows one.
+    res = run("fit", "--method", "tvae", "--epochs", "3", "--max-steps", "40", "-o", str(tmp_path / "m"))
     assert res.returncode == 0, res.stderr
     assert "built-in simulated credit data" in res.stderr and (tmp_path / "m" / "synthesizer.json").is_file()
+    saved = (tmp_path / "m" / "synthesizer.json").read_text()
+    assert "reached 1 epoch (the cap of 40 steps, 36 an epoch)" in saved
 
 
 def test_fit_and_sample_errors(tmp_path: Path) -> None:

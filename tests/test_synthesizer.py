@@ -139,6 +139,23 @@ def test_trainer_time_budget() -> None:
     assert h.epochs_run < 10_000 and "time budget" in h.stopped_because
 
 
+def test_trainer_caps_the_steps_of_large_tables() -> None:
+    """max_steps turns into fewer epochs for a table with many steps an epoch, says so, and
+    leaves a small table's epochs alone."""
+    data = np.zeros((1000, 1), dtype=np.float32)  # 900 training rows: 10 steps an epoch
+    h = train(_Quadratic(), data, TrainerConfig(epochs=50, batch_size=100, max_steps=40, patience=10**6, progress=False))
+    assert h.epochs_run == 4
+    assert h.stopped_because == "reached 4 epochs (the cap of 40 steps, 10 an epoch)"
+    h = train(_Quadratic(), data, TrainerConfig(epochs=5, batch_size=100, max_steps=1000, patience=10**6, progress=False))
+    assert h.epochs_run == 5 and h.stopped_because == "reached 5 epochs"
+    h = train(_Quadratic(), data, TrainerConfig(epochs=3, batch_size=100, max_steps=None, patience=10**6, progress=False))
+    assert h.epochs_run == 3
+    h = train(_Quadratic(), data, TrainerConfig(epochs=3, batch_size=100, max_steps=2, patience=10**6, progress=False))
+    assert h.epochs_run == 1  # a cap below one epoch still trains one epoch
+    with pytest.raises(SynthkitError, match="max_steps must be at least 1"):
+        Synthesizer(method="tvae", max_steps=0)
+
+
 def test_trainer_refuses_nan_and_empty_data() -> None:
     data = np.zeros((400, 1), dtype=np.float32)
     with pytest.raises(SynthkitError, match="became nan"):

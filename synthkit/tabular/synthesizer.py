@@ -44,7 +44,7 @@ class Synthesizer:
 
     Keyword arguments are the method's config fields (e.g. ``latent_dim``, ``beta``,
     ``residual_dim``) and the trainer's (``epochs``, ``batch_size``, ``learning_rate``,
-    ``patience``, ``time_budget_s``, ``device``, ``progress``). `transformer` is
+    ``max_steps``, ``patience``, ``time_budget_s``, ``device``, ``progress``). `transformer` is
     "mode_specific" (default) or "minmax_log" (the paper's §6.2 pre-processing); `metadata`
     overrides column kinds as :func:`synthkit.tabular.schema.load_metadata` returns them.
     """
@@ -312,6 +312,7 @@ def _validate(config: MethodConfig, trainer: TrainerConfig) -> None:
         (config.latent_dim >= 1, f"latent_dim must be at least 1, not {config.latent_dim}"),
         (all(int(h) >= 1 for h in config.hidden), f"hidden layer widths must be positive, not {config.hidden}"),
         (trainer.epochs >= 1, f"epochs must be at least 1, not {trainer.epochs}"),
+        (trainer.max_steps is None or trainer.max_steps >= 1, f"max_steps must be at least 1 or None, not {trainer.max_steps}"),
         (trainer.batch_size >= 2, f"batch_size must be at least 2, not {trainer.batch_size}"),
         (trainer.learning_rate > 0, f"learning_rate must be positive, not {trainer.learning_rate}"),
         (0 <= trainer.validation_share < 0.5, f"validation_share must be in [0, 0.5), not {trainer.validation_share}"),
