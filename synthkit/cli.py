@@ -187,7 +187,7 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--beta", type=click.FloatRange(min=0), default=None, help="Weight of the total-correlation penalty (β-TCVAE, MS-VAE stage one).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Maximum epochs per stage (early stopping ends sooner).")
 @click.option("--max-steps", type=click.IntRange(min=0), default=None,
-              help="Cap on gradient steps per stage: large tables train fewer epochs; 0 for no cap.  [default: 20000]")
+              help="Cap on gradient steps per stage: large tables train fewer epochs; 0 for no cap.  [default: 40000]")
 @click.option("--batch-size", type=click.IntRange(min=2), default=None, help="Rows per gradient step.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Adam learning rate.")
 @click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None,
