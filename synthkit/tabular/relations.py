@@ -1,0 +1,1107 @@
+"""Relations between columns: found in the data, confirmed or declared by the user, enforced.
+
+A bank table is full of columns that other columns determine: a grade implied by the
+sub-grade, a rate set from a grade table per issue month, a total that is the sum of its
+parts, a monthly instalment given by the annuity formula, joint-applicant fields missing
+exactly when the application is individual, an amount funded never above the amount asked.
+A generator that learns each column's distribution and their correlations still breaks
+these in a share of rows, and a detector sees it at once. synthkit finds them itself
+(:func:`detect_relations`), reports them (``synthkit schema``), saves them with the schema so
+a user can confirm, drop or add one (a ``"relations"`` list in the metadata file), and on
+output generates the free columns and computes the determined ones (:func:`enforce`).
+
+Relation types (``Relation.type``; ``target`` is the determined column, ``sources`` what
+determines it):
+
+=================  ===================================================================
+lookup             target is a function of one or two category-like sources (categorical,
+                   boolean, discrete): ``params["table"]`` lists ``[key..., value]``
+linear             target = Σ coefficient·source + intercept (totals, copies, rescalings)
+ratio              target = factor · Π source^exponent, exponents ±1 (a loan-to-price ratio)
+annuity            target = amount·i / (1 − (1 + i)^−n), the level payment of a loan, with
+                   i = rate / rate_scale (1200 for a yearly percentage paid monthly) and
+                   n = term · term_scale; sources are [amount, rate, term]
+order              target ≤ source (both numeric, or both datetimes)
+missing_together   target is missing exactly when the source is
+missing_iff        target is missing exactly when the source takes one of
+                   ``params["values"]``
+=================  ===================================================================
+
+``holds`` is the share of the rows a relation applies to in which it held in the training
+data. A relation holding in 99.9 % of rows is a relation with exceptions, not noise
+(`min_holds`, default 0.999): it is kept, and the exceptions counted in the report.
+
+Choices, and why:
+
+* Detection runs on the whole table for category relations and missingness (cheap counts)
+  and on a seeded sample of at most 5,000 rows for the numeric searches, whose results are
+  then checked on every row: a 10,000 × 55 table is searched in about a second.
+* A relation must be informative: the determined column varies (its majority value leaves
+  at least 1 % of rows), the exceptions are at most a tenth of that variation, and each key
+  level of a lookup is seen in more than one row on average (with 20+ rows per key on
+  average for two-key lookups) — a key unique per row "determines" everything.
+* Linear identities are found by forward selection of up to four terms per target, totals
+  first (the column with the most distinct values is the one computed: it is the least
+  structured, so computing it loses no heaping or lattice of its parts); coefficients and
+  intercepts are snapped to round values (1, −1, 0.01, 1/12 …) when those fit as well.
+* Each column is determined by at most one relation, and the relations form no cycle (a ↔
+  b copies keep the earlier column free).
+* Enforcement: missingness first (a follower takes its leader's mask; a row that needs a
+  value the model left empty takes one from another synthetic row — never a real row),
+  then order relations between free columns, then computed columns in dependency order,
+  then order relations involving a computed column (adjusting the free side).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthkit.errors import SynthkitError
+from synthkit.tabular.schema import ColumnKind, Schema, column_numbers, datetime_ns
+
+RELATION_TYPES = ("lookup", "linear", "ratio", "annuity", "order", "missing_together", "missing_iff")
+VALUE_TYPES = ("lookup", "linear", "ratio", "annuity")
+CATEGORY_LIKE = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.DISCRETE)
+NUMBER_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DISCRETE)
+
+_NAN_KEY = "\x00missing"
+
+
+@dataclass
+class Relation:
+    """One relation; see the module docstring for the types and their params."""
+
+    type: str
+    target: str
+    sources: list[str]
+    holds: float = 1.0
+    params: dict[str, Any] = field(default_factory=dict)
+    #: "inferred" (found in the data) or "metadata" (declared by the user).
+    source: str = "inferred"
+    #: Rows the relation applied to in the training data, and how many broke it.
+    n_rows: int = 0
+    exceptions: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "type": self.type,
+            "target": self.target,
+            "sources": list(self.sources),
+            "holds": self.holds,
+            "params": _jsonable(self.params),
+            "source": self.source,
+            "n_rows": self.n_rows,
+            "exceptions": self.exceptions,
+            "description": self.describe(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "metadata") -> Relation:
+        """A relation from its dict (as saved, or as a user writes it; see :func:`parse_relations`)."""
+        return cls(
+            type=d["type"],
+            target=str(d["target"]),
+            sources=[str(c) for c in d.get("sources", [])],
+            holds=float(d.get("holds", 1.0)),
+            params=dict(d.get("params") or {}),
+            source=d.get("source", source),
+            n_rows=int(d.get("n_rows", 0)),
+            exceptions=int(d.get("exceptions", 0)),
+        )
+
+    def describe(self) -> str:
+        """The relation in words: 'paid_total = paid_principal + paid_interest'."""
+        t, s, p = self.target, self.sources, self.params
+        if self.type == "lookup":
+            text = f"{t} is determined by " + (s[0] if len(s) == 1 else "(" + ", ".join(s) + ")")
+        elif self.type == "linear":
+            text = f"{t} = " + _linear_text(s, p.get("coefficients", [1.0] * len(s)), p.get("intercept", 0.0))
+        elif self.type == "ratio":
+            num = [c for c, e in zip(s, p.get("exponents", [])) if e > 0]
+            den = [c for c, e in zip(s, p.get("exponents", [])) if e < 0]
+            factor = p.get("factor", 1.0)
+            text = f"{t} = " + (f"{factor:g} · " if factor != 1 else "") + (" · ".join(num) or "1")
+            if den:
+                text += " / " + " / ".join(den)
+        elif self.type == "annuity":
+            text = f"{t} = annuity payment of {s[0]} at rate {s[1]} over {s[2]}"
+        elif self.type == "order":
+            text = f"{t} ≤ {s[0]}"
+        elif self.type == "missing_together":
+            text = f"{t} is missing exactly when {s[0]} is"
+        elif self.type == "missing_iff":
+            values = ", ".join(repr(v) for v in p.get("values", [])[:5])
+            text = f"{t} is missing exactly when {s[0]} is {values}"
+        else:
+            text = f"{t} ← {', '.join(s)} ({self.type})"
+        if self.exceptions:
+            text += f" (holds in {self.holds:.2%} of rows: {self.exceptions} exception(s))"
+        return text
+
+
+def _linear_text(sources: list[str], coefs: list[float], intercept: float) -> str:
+    parts = []
+    for c, a in zip(sources, coefs):
+        sign = "-" if a < 0 else "+"
+        mag = abs(a)
+        term = c if mag == 1 else f"{mag:g}·{c}"
+        parts.append((sign, term))
+    text = ("-" if parts[0][0] == "-" else "") + parts[0][1]
+    for sign, term in parts[1:]:
+        text += f" {sign} {term}"
+    if intercept:
+        text += f" {'-' if intercept < 0 else '+'} {abs(intercept):g}"
+    return text
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return str(v)
+
+
+# ---------------------------------------------------------------------------------------
+# Column views used by detection and checking
+# ---------------------------------------------------------------------------------------
+
+
+def _numbers(s: pd.Series, kind: ColumnKind, spec: Any = None) -> np.ndarray:
+    if spec is not None:
+        return column_numbers(s, spec)
+    if kind is ColumnKind.DATETIME:
+        return datetime_ns(s)
+    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes with missing as a level of its own."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    n = len(uniques)
+    if (codes < 0).any():
+        codes[codes < 0] = n
+        n += 1
+    return codes, n
+
+
+def _key(v: Any) -> Any:
+    """A lookup-table key for a value (missing values share one key; numbers compare as floats)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return _NAN_KEY
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    return v
+
+
+def _key_series(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        out = s.astype(object)
+    elif pd.api.types.is_numeric_dtype(s.dtype):
+        out = s.astype(float).astype(object)
+    else:
+        out = s.astype(object)
+    return out.where(s.notna(), _NAN_KEY)
+
+
+def _decimals_of(x: np.ndarray) -> int | None:
+    from synthkit.tabular.support import decimals
+
+    f = x[np.isfinite(x)]
+    return decimals(f) if len(f) else None
+
+
+def _tolerance(x: np.ndarray) -> np.ndarray | float:
+    d = _decimals_of(x)
+    return 0.5 * 10.0 ** (-d) if d is not None else 0.0
+
+
+# ---------------------------------------------------------------------------------------
+# Detection
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelationOptions:
+    """Thresholds of :func:`detect_relations`."""
+
+    #: A relation holding in at least this share of its rows is kept (with exceptions).
+    min_holds: float = 0.999
+    #: Rows sampled for the numeric searches (checked afterwards on every row).
+    sample_rows: int = 5000
+    #: Largest number of terms in a linear identity.
+    max_terms: int = 4
+    #: Keys of a lookup have at most this many levels ...
+    max_key_levels: int = 1000
+    #: ... two-key lookups at most this many levels each.
+    max_pair_levels: int = 60
+    #: Discrete numbers with more levels than this are never keys.
+    max_discrete_key_levels: int = 20
+    seed: int = 0
+
+
+def detect_relations(df: pd.DataFrame, schema: Schema, options: RelationOptions | None = None) -> list[Relation]:
+    """Find the relations of `df` (see the module docstring). Deterministic."""
+    opts = options or RelationOptions()
+    n = len(df)
+    if n < 50:
+        return []
+    specs = {c.name: c for c in schema.columns if c.kind not in (ColumnKind.IDENTIFIER, ColumnKind.CONSTANT)}
+    names = [c for c in schema.names if c in specs]
+    graph = _Graph()
+    found: list[Relation] = []
+    found += _missingness(df, names, specs, opts, graph)
+    found += _lookups(df, names, specs, opts, graph)
+    numbers = {
+        c: _numbers(df[c], specs[c].kind, specs[c])
+        for c in names
+        if specs[c].kind in NUMBER_KINDS or specs[c].kind is ColumnKind.DATETIME
+    }
+    found += _numeric(df, names, specs, numbers, opts, graph)
+    found += _orders(names, specs, numbers, opts, graph, found)
+    return found
+
+
+class _Graph:
+    """Dependency edges source → target; keeps relations acyclic, one determiner per column."""
+
+    def __init__(self) -> None:
+        self.parents: dict[str, set[str]] = {}
+
+    def determined(self, column: str) -> bool:
+        return column in self.parents
+
+    def can_add(self, target: str, sources: list[str]) -> bool:
+        if target in self.parents or target in sources:
+            return False
+        # A cycle: target is an ancestor of a source.
+        stack, seen = list(sources), set()
+        while stack:
+            c = stack.pop()
+            if c == target:
+                return False
+            if c in seen:
+                continue
+            seen.add(c)
+            stack.extend(self.parents.get(c, ()))
+        return True
+
+    def add(self, target: str, sources: list[str]) -> None:
+        self.parents[target] = set(sources)
+
+
+def _informative(exceptions: int, n: int, majority: int, opts: RelationOptions) -> bool:
+    varied = n - majority
+    return varied >= 0.01 * n and exceptions <= 0.1 * varied and exceptions <= (1 - opts.min_holds) * n + 1e-9
+
+
+def _missingness(df, names, specs, opts, graph) -> list[Relation]:
+    n = len(df)
+    masks = {c: df[c].isna().to_numpy() for c in names}
+    partial = [c for c in names if 0 < masks[c].sum() < n]
+    out: list[Relation] = []
+    followers: set[str] = set()
+    # Missing together: a follower takes the mask of the first column of its group.
+    for i, lead in enumerate(partial):
+        if lead in followers:
+            continue
+        m = masks[lead]
+        for c in partial[i + 1 :]:
+            if c in followers:
+                continue
+            wrong = int((masks[c] != m).sum())
+            majority = max(int(masks[c].sum()), n - int(masks[c].sum()))
+            if _informative(wrong, n, majority, opts):
+                followers.add(c)
+                out.append(Relation("missing_together", c, [lead], 1 - wrong / n, n_rows=n, exceptions=wrong))
+    # Missing exactly when a category-like column takes some values.
+    keys = {c: _codes(df[c]) for c in names if specs[c].kind in CATEGORY_LIKE}
+    for b in partial:
+        if b in followers:
+            continue
+        m = masks[b]
+        best = None
+        for a, (codes, k) in keys.items():
+            if a == b or k > 50 or k < 2:
+                continue
+            per = np.bincount(codes, weights=m, minlength=k)
+            tot = np.bincount(codes, minlength=k)
+            share = np.divide(per, tot, out=np.zeros(k), where=tot > 0)
+            chosen = share >= 0.5
+            if not chosen.any() or chosen[tot > 0].all():
+                continue
+            wrong = int(np.sum(np.where(chosen, tot - per, per)))
+            majority = max(int(m.sum()), n - int(m.sum()))
+            if _informative(wrong, n, majority, opts) and (best is None or wrong < best[0]):
+                best = (wrong, a, chosen)
+        if best is not None:
+            wrong, a, chosen = best
+            _, uniques = pd.factorize(df[a], use_na_sentinel=True)
+            levels = list(uniques) + [None]
+            values = [levels[j] for j in np.flatnonzero(chosen)]
+            out.append(
+                Relation(
+                    "missing_iff", b, [a], 1 - wrong / n, params={"values": _jsonable(values)}, n_rows=n, exceptions=wrong
+                )
+            )
+    return out
+
+
+def _lookups(df, names, specs, opts, graph) -> list[Relation]:
+    n = len(df)
+    codes = {c: _codes(df[c]) for c in names}
+    distinct = {c: k for c, (_, k) in codes.items()}
+    majority = {c: int(np.bincount(codes[c][0]).max()) for c in names}
+    # Keys are labels (categorical, boolean, small discrete codes); a number on a finite
+    # support (rates from a grade table) is what a lookup computes, not what it is keyed on.
+    keys = [
+        c
+        for c in names
+        if specs[c].kind in CATEGORY_LIKE
+        and 2 <= distinct[c] <= min(opts.max_key_levels, n / 2)
+        and not (specs[c].kind is ColumnKind.DISCRETE and distinct[c] > opts.max_discrete_key_levels)
+    ]
+    slack = int((1 - opts.min_holds) * n)
+    out: list[Relation] = []
+
+    def holds(key_codes: np.ndarray, n_key: int, target: str) -> int:
+        tc, nt = codes[target]
+        if n_key * nt <= 4_000_000:
+            table = np.bincount(key_codes * nt + tc, minlength=n_key * nt).reshape(n_key, nt)
+            return int(table.max(axis=1).sum())
+        pairs = pd.DataFrame({"k": key_codes, "t": tc}).value_counts()
+        return int(pairs.groupby(level=0).max().sum())
+
+    # One key.
+    for t in names:
+        if distinct[t] < 2:
+            continue
+        best = None
+        for k in keys:
+            if k == t or distinct[t] > distinct[k] + slack:
+                continue
+            kc, nk = codes[k]
+            ok = holds(kc, nk, t)
+            wrong = n - ok
+            # Fewest exceptions; then a label before a number (a grade follows from the
+            # sub-grade, not from the rate set by it); then the coarser key.
+            rank = (wrong, specs[k].kind is ColumnKind.DISCRETE, distinct[k])
+            if _informative(wrong, n, majority[t], opts) and (best is None or rank < best[0]):
+                best = (rank, k)
+        if best is not None and graph.can_add(t, [best[1]]):
+            graph.add(t, [best[1]])
+            out.append(_lookup_relation(df, t, [best[1]], n - best[0][0], n))
+    # Two keys, for targets no single key determines.
+    pair_keys = [c for c in keys if distinct[c] <= opts.max_pair_levels]
+    for i, k1 in enumerate(pair_keys):
+        for k2 in pair_keys[i + 1 :]:
+            c1, n1 = codes[k1]
+            c2, n2 = codes[k2]
+            combined, n_comb = _codes(pd.Series(c1 * n2 + c2))
+            if n_comb > n / 20:
+                continue
+            for t in names:
+                if t in (k1, k2) or graph.determined(t):
+                    continue
+                if not (max(n1, n2) < distinct[t] <= n_comb + slack):
+                    continue
+                ok = holds(combined, n_comb, t)
+                wrong = n - ok
+                if _informative(wrong, n, majority[t], opts) and graph.can_add(t, [k1, k2]):
+                    graph.add(t, [k1, k2])
+                    out.append(_lookup_relation(df, t, [k1, k2], ok, n))
+    return out
+
+
+def _lookup_relation(df: pd.DataFrame, target: str, keys: list[str], ok: int, n: int) -> Relation:
+    """A lookup relation whose table maps each key combination to its most frequent value."""
+    frame = pd.DataFrame({f"k{i}": _key_series(df[k]) for i, k in enumerate(keys)})
+    frame["v"] = _key_series(df[target])
+    counts = frame.value_counts(sort=False).reset_index(name="n")
+    counts = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates([f"k{i}" for i in range(len(keys))])
+    table = [
+        [None if v == _NAN_KEY else v for v in row] for row in counts.drop(columns="n").itertuples(index=False, name=None)
+    ]
+    table.sort(key=lambda r: tuple(str(v) for v in r))
+    return Relation("lookup", target, keys, ok / n, params={"table": _jsonable(table)}, n_rows=n, exceptions=n - ok)
+
+
+def _numeric(df, names, specs, numbers, opts, graph) -> list[Relation]:
+    n = len(df)
+    rng = np.random.default_rng(opts.seed)
+    rows = np.sort(rng.choice(n, size=min(n, opts.sample_rows), replace=False))
+    # Terms may be two-valued (a flat fee charged or not); targets vary more.
+    terms = [
+        c
+        for c in names
+        if specs[c].kind in NUMBER_KINDS and np.isfinite(numbers[c]).sum() >= 50 and len(np.unique(numbers[c][np.isfinite(numbers[c])])) >= 2
+    ]
+    distinct = {c: len(np.unique(numbers[c][np.isfinite(numbers[c])])) for c in terms}
+    cols = [c for c in terms if distinct[c] >= 3]
+    scale = {c: float(np.nanmean(np.abs(numbers[c]))) for c in cols}
+    order = sorted(cols, key=lambda c: (-distinct[c], -scale[c], names.index(c)))
+    tol = {c: _tolerance(numbers[c]) for c in terms}
+    out: list[Relation] = []
+    for y in order:
+        if graph.determined(y):
+            continue
+        rel = _linear_for(y, [c for c in terms if c != y], numbers, rows, tol, opts, graph, log=False)
+        if rel is None:
+            positive = [c for c in cols if c != y and np.nanmin(numbers[c]) > 0]
+            if np.nanmin(numbers[y]) > 0:
+                rel = _linear_for(y, positive, numbers, rows, tol, opts, graph, log=True)
+        if rel is not None and graph.can_add(rel.target, rel.sources):
+            graph.add(rel.target, rel.sources)
+            out.append(rel)
+    small_cols = [c for c in names if specs[c].kind in NUMBER_KINDS and np.isfinite(numbers[c]).sum() >= 50]
+    tol.update({c: _tolerance(numbers[c]) for c in small_cols if c not in tol})
+    out += _annuities(small_cols, numbers, rows, tol, opts, graph)
+    return out
+
+
+def _check_linear(y: np.ndarray, xs: list[np.ndarray], coefs: np.ndarray, intercept: float, tol_y, tol_x) -> tuple[int, int]:
+    ok_rows = np.isfinite(y)
+    for x in xs:
+        ok_rows &= np.isfinite(x)
+    if not ok_rows.any():
+        return 0, 0
+    pred = np.full(ok_rows.sum(), intercept)
+    slack = np.full(ok_rows.sum(), tol_y)
+    for a, x, t in zip(coefs, xs, tol_x):
+        pred += a * x[ok_rows]
+        slack += abs(a) * t
+    slack += 1e-9 * (np.abs(y[ok_rows]) + 1) + 1e-7 * np.abs(y[ok_rows])
+    good = np.abs(y[ok_rows] - pred) <= slack
+    return int(good.sum()), int(ok_rows.sum())
+
+
+_NICE = (1.0, 0.5, 0.25, 0.1, 0.01, 0.001, 100.0, 1000.0, 12.0, 1 / 12, 0.2, 10.0)
+
+
+def _snap(v: float) -> list[float]:
+    """Round candidates for a fitted coefficient, nearest first."""
+    cands = {round(v), round(v, 2), round(v, 4)}
+    for nice in _NICE:
+        for sign in (1, -1):
+            cands.add(sign * nice)
+    return sorted(cands, key=lambda c: abs(c - v))[:4]
+
+
+def _linear_for(y, cands, numbers, rows, tol, opts, graph, log: bool) -> Relation | None:
+    """Forward selection of a linear (or, on logs, multiplicative) identity for `y`."""
+    f = np.log if log else (lambda a: a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ys = f(numbers[y][rows])
+        xs_all = {c: f(numbers[c][rows]) for c in cands}
+    chosen: list[str] = []
+    max_terms = 2 if log else opts.max_terms
+    for _ in range(max_terms):
+        best = None
+        for c in cands:
+            if c in chosen or not graph.can_add(y, chosen + [c]):
+                continue
+            mask = np.isfinite(ys)
+            for k in (*chosen, c):
+                mask &= np.isfinite(xs_all[k])
+            if mask.sum() < max(50, 10 * (len(chosen) + 2)):
+                continue
+            a = np.column_stack([xs_all[k][mask] for k in (*chosen, c)] + [np.ones(mask.sum())])
+            coef, resid = _fit_trimmed(a, ys[mask])
+            sse = float(resid @ resid) / max(float(np.var(ys[mask])) * mask.sum(), 1e-300)
+            if best is None or sse < best[0]:
+                best = (sse, c, coef)
+        if best is None:
+            break
+        chosen.append(best[1])
+        # Terms that contribute nothing once the others are in (an instalment picked first
+        # for its correlation with the principal) are dropped before checking.
+        mask = np.isfinite(ys)
+        for k in chosen:
+            mask &= np.isfinite(xs_all[k])
+        a = np.column_stack([xs_all[k][mask] for k in chosen] + [np.ones(mask.sum())])
+        coef, _ = _fit_trimmed(a, ys[mask])
+        spread = np.std(a[:, :-1], axis=0)
+        keep = np.abs(coef[:-1]) * spread > 1e-7 * max(float(np.std(ys[mask])), 1e-300)
+        if not keep.all():
+            chosen = [k for k, kp in zip(chosen, keep) if kp]
+            if not chosen:
+                continue
+            mask = np.isfinite(ys)
+            for k in chosen:
+                mask &= np.isfinite(xs_all[k])
+            a = np.column_stack([xs_all[k][mask] for k in chosen] + [np.ones(mask.sum())])
+            coef, _ = _fit_trimmed(a, ys[mask])
+        # Worth checking on every row once the sample mostly fits (a few exceptions make
+        # the residual sum large, so count rows instead).
+        resid = np.abs(ys[mask] - a @ coef)
+        loose = 1e-6 * (np.abs(ys[mask]) + 1)
+        if not log:
+            loose = loose + 2 * float(tol[y]) + sum(abs(c) * float(tol[k]) for c, k in zip(coef[:-1], chosen))
+        if np.mean(resid <= loose) >= 0.99:
+            rel = _confirm(y, chosen, coef, numbers, tol, opts, log)
+            if rel is not None:
+                return rel
+    return None
+
+
+def _fit_trimmed(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares refitted without the 1 % largest residuals (a relation's exceptions
+    would otherwise pull its coefficients off round values); residuals of the kept rows."""
+    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    resid = y - a @ coef
+    if len(y) >= 100:
+        keep = np.abs(resid) <= np.quantile(np.abs(resid), 0.99)
+        if keep.sum() > a.shape[1]:
+            coef, *_ = np.linalg.lstsq(a[keep], y[keep], rcond=None)
+            resid = (y - a @ coef)[keep]
+    return coef, resid
+
+
+def _confirm(y, terms, coef, numbers, tol, opts, log: bool) -> Relation | None:
+    """Snap coefficients to round values and check the identity on every row."""
+    yv = numbers[y]
+    xs = [numbers[c] for c in terms]
+    if log:
+        exps = []
+        for e in coef[:-1]:
+            if abs(abs(e) - 1) > 1e-3:
+                return None
+            exps.append(1.0 if e > 0 else -1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = np.exp(coef[-1])
+        for factor in _snap(float(raw)) + [float(raw)]:
+            if factor <= 0:
+                continue
+            ok, total = _check_ratio(yv, xs, exps, factor, tol[y])
+            if total and ok / total >= opts.min_holds and total >= max(50, 0.95 * np.isfinite(yv).sum()):
+                return Relation(
+                    "ratio", y, list(terms), ok / total, params={"exponents": exps, "factor": factor},
+                    n_rows=total, exceptions=total - ok,
+                )
+        return None
+    fitted = [float(c) for c in coef[:-1]]
+    options = [[c] + [s for s in _snap(c) if abs(s - c) <= 1e-4 * max(abs(c), 1e-12) + 1e-9] for c in fitted]
+    snapped = [opt[-1] if len(opt) > 1 else opt[0] for opt in options]
+    intercepts = [0.0, float(coef[-1])]
+    best = None
+    for coefs in (snapped, fitted):
+        for b in intercepts:
+            ok, total = _check_linear(yv, xs, np.asarray(coefs), b, tol[y], [tol[c] for c in terms])
+            if total >= 50 and (best is None or ok > best[0]):
+                best = (ok, total, coefs, b)
+    if best is None:
+        return None
+    ok, total, coefs, b = best
+    if ok / total < opts.min_holds or any(c == 0 for c in coefs):
+        return None
+    if total < 0.95 * np.isfinite(yv).sum():
+        return None  # holds only where a sparse term is present: not the column's rule
+    return Relation(
+        "linear", y, list(terms), ok / total, params={"coefficients": list(coefs), "intercept": b},
+        n_rows=total, exceptions=total - ok,
+    )
+
+
+def _check_ratio(y, xs, exps, factor, tol_y) -> tuple[int, int]:
+    rows = np.isfinite(y)
+    for x in xs:
+        rows &= np.isfinite(x) & (x != 0)
+    if not rows.any():
+        return 0, 0
+    pred = np.full(rows.sum(), factor)
+    for x, e in zip(xs, exps):
+        pred = pred * x[rows] ** e
+    slack = tol_y + 1e-6 * np.abs(y[rows])
+    good = np.abs(y[rows] - pred) <= slack
+    return int(good.sum()), int(rows.sum())
+
+
+def annuity_payment(amount: np.ndarray, rate: np.ndarray, term: np.ndarray, rate_scale: float, term_scale: float) -> np.ndarray:
+    """The level payment of a loan: amount · i / (1 − (1 + i)^−n), i = rate / rate_scale,
+    n = term · term_scale (amount / n when the rate is 0)."""
+    i = rate / rate_scale
+    n = term * term_scale
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pay = amount * i / (1 - (1 + i) ** (-n))
+    zero = i == 0
+    if np.any(zero):
+        pay = np.where(zero, amount / n, pay)
+    return pay
+
+
+def _annuities(cols, numbers, rows, tol, opts, graph) -> list[Relation]:
+    def finite_min(c):
+        v = numbers[c][np.isfinite(numbers[c])]
+        return (v.min(), v.max()) if len(v) else (np.nan, np.nan)
+
+    ranges = {c: finite_min(c) for c in cols}
+    rates = [c for c in cols if 0 <= ranges[c][0] and ranges[c][1] <= 100 and ranges[c][1] > 0]
+    terms = []
+    for c in cols:
+        v = numbers[c][np.isfinite(numbers[c])]
+        if len(np.unique(v)) <= 30 and ranges[c][0] >= 1 and ranges[c][1] <= 600 and np.all(np.mod(v, 1) == 0):
+            terms.append(c)
+    positives = [c for c in cols if ranges[c][0] > 0]
+    out: list[Relation] = []
+    small = rows[:500]
+    for r in rates:
+        rate_scales = (1200.0,) if ranges[r][1] > 1 else (12.0,)
+        for t in terms:
+            if t == r:
+                continue
+            term_scales = (1.0, 12.0) if ranges[t][1] <= 40 else (1.0,)
+            for rs in rate_scales:
+                for ts in term_scales:
+                    factor = annuity_payment(1.0, numbers[r][small], numbers[t][small], rs, ts)
+                    for a in positives:
+                        if a in (r, t):
+                            continue
+                        pred = numbers[a][small] * factor
+                        for y in positives:
+                            if y in (a, r, t) or graph.determined(y):
+                                continue
+                            yv = numbers[y][small]
+                            close = np.abs(yv - pred) <= 0.02 + 1e-3 * np.abs(yv)
+                            valid = np.isfinite(yv) & np.isfinite(pred)
+                            if valid.sum() < 30 or close[valid].mean() < 0.95:
+                                continue
+                            full = annuity_payment(numbers[a], numbers[r], numbers[t], rs, ts)
+                            ok_rows = np.isfinite(full) & np.isfinite(numbers[y])
+                            slack = 2 * tol[y] + 1e-6 * np.abs(numbers[y][ok_rows]) + 1e-9
+                            good = np.abs(numbers[y][ok_rows] - full[ok_rows]) <= slack
+                            total, ok = int(ok_rows.sum()), int(good.sum())
+                            if total >= 50 and ok / total >= opts.min_holds and graph.can_add(y, [a, r, t]):
+                                graph.add(y, [a, r, t])
+                                out.append(
+                                    Relation(
+                                        "annuity", y, [a, r, t], ok / total,
+                                        params={"rate_scale": rs, "term_scale": ts}, n_rows=total, exceptions=total - ok,
+                                    )
+                                )
+    return out
+
+
+def _orders(names, specs, numbers, opts, graph, found) -> list[Relation]:
+    rng = np.random.default_rng(opts.seed)
+    linked = {(r.target, s) for r in found if r.type in VALUE_TYPES for s in r.sources}
+    linked |= {(b, a) for a, b in linked}
+    cols = [c for c in names if c in numbers and len(np.unique(numbers[c][np.isfinite(numbers[c])])) >= 3]
+    edges: dict[tuple[str, str], tuple[float, int, int]] = {}
+    for i, a in enumerate(cols):
+        for b in cols:
+            if a == b or (a, b) in linked:
+                continue
+            if (specs[a].kind is ColumnKind.DATETIME) != (specs[b].kind is ColumnKind.DATETIME):
+                continue
+            x, y = numbers[a], numbers[b]
+            rows = np.isfinite(x) & np.isfinite(y)
+            total = int(rows.sum())
+            if total < 50:
+                continue
+            le = x[rows] <= y[rows]
+            ok = int(le.sum())
+            if ok / total < opts.min_holds or np.array_equal(x[rows], y[rows]):
+                continue
+            shuffled = float(np.mean(x[rows] <= rng.permutation(y[rows])))
+            if shuffled >= 0.95:
+                continue  # implied by the two ranges, not a relation between rows
+            edges[(a, b)] = (ok / total, total, total - ok)
+    # Drop what transitivity implies (a ≤ b ≤ c makes a ≤ c redundant).
+    out = []
+    for (a, b), (h, total, wrong) in edges.items():
+        if any((a, m) in edges and (m, b) in edges for m in cols if m not in (a, b)):
+            continue
+        out.append(Relation("order", a, [b], h, n_rows=total, exceptions=wrong))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Declared relations
+# ---------------------------------------------------------------------------------------
+
+
+def parse_relations(raw: Any, source: str = "metadata") -> list[Relation]:
+    """Relations a user writes in a metadata file's ``"relations"`` list.
+
+    Each entry names ``type``, ``target`` and ``sources`` (plus ``values`` for missing_iff,
+    ``coefficients``/``intercept`` for linear, ``exponents``/``factor`` for ratio,
+    ``rate_scale``/``term_scale`` for annuity, at the top level or under ``params``). A
+    linear relation without coefficients is a sum (all 1, no intercept); a lookup without
+    a table learns it from the data.
+    ``holds`` below 1 allows that share of exceptions; without it a declared relation must
+    hold in every row."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise SynthkitError(f"{source}: 'relations' must be a list of relations")
+    out = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict) or "type" not in entry or "target" not in entry:
+            raise SynthkitError(f"{source}: relation {i + 1} must be a mapping with 'type', 'target' and 'sources'")
+        if entry["type"] not in RELATION_TYPES:
+            raise SynthkitError(
+                f"{source}: relation {i + 1} has unknown type {entry['type']!r} (use one of: {', '.join(RELATION_TYPES)})"
+            )
+        sources = entry.get("sources", [])
+        if isinstance(sources, str):
+            sources = [sources]
+        params = dict(entry.get("params") or {})
+        for k in ("values", "coefficients", "intercept", "exponents", "factor", "rate_scale", "term_scale", "table"):
+            if k in entry:
+                params[k] = entry[k]
+        need = {"lookup": (1, 2), "linear": (1, 8), "ratio": (1, 4), "annuity": (3, 3), "order": (1, 1),
+                "missing_together": (1, 1), "missing_iff": (1, 1)}[entry["type"]]
+        if not need[0] <= len(sources) <= need[1]:
+            raise SynthkitError(
+                f"{source}: relation {i + 1} ({entry['type']} of {entry['target']!r}) needs "
+                f"{need[0] if need[0] == need[1] else f'{need[0]} to {need[1]}'} source column(s), got {len(sources)}"
+            )
+        rel = Relation.from_dict({**entry, "sources": sources, "params": params}, source=entry.get("source", source))
+        out.append(rel)
+    return out
+
+
+def load_relations(path: Any) -> list[Relation] | None:
+    """The ``"relations"`` list of a metadata file (a schema saved by ``synthkit schema -o``
+    holds one), or None when the file has none — then relations are detected."""
+    from synthkit.tabular.schema import read_metadata_document
+
+    raw = read_metadata_document(path)
+    if not isinstance(raw, dict) or "relations" not in raw:
+        return None
+    return parse_relations(raw["relations"], source=str(path))
+
+
+def fit_declared(df: pd.DataFrame, schema: Schema, declared: list[Relation]) -> list[Relation]:
+    """Fit the missing parts of declared relations and check the data keep them.
+
+    A relation broken in more rows than its ``holds`` allows is a one-line SynthkitError
+    naming the columns and the first row that breaks it."""
+    specs = {c.name: c for c in schema.columns}
+    graph = _Graph()
+    out = []
+    for rel in declared:
+        for c in (rel.target, *rel.sources):
+            if c not in specs:
+                raise SynthkitError(f"relation '{rel.describe()}' names column {c!r}, which is not in the data")
+        if not graph.can_add(rel.target, rel.sources) and rel.type in VALUE_TYPES:
+            raise SynthkitError(
+                f"relation '{rel.describe()}': {rel.target!r} is already determined by another relation, or the "
+                "relations form a cycle"
+            )
+        if rel.type in VALUE_TYPES:
+            graph.add(rel.target, rel.sources)
+        fitted = _fit_one(df, specs, rel)
+        bad = violations(df, specs, fitted)
+        allowed = int(math.floor((1 - rel.holds) * len(df) + 1e-9))
+        if bad.sum() > allowed:
+            row = int(np.flatnonzero(bad)[0])
+            cols = ", ".join([rel.target, *rel.sources])
+            raise SynthkitError(
+                f"declared relation '{fitted.describe()}' does not hold in the data: {int(bad.sum())} row(s) break it, "
+                f"first data row {row + 1} ({_row_text(df, [rel.target, *rel.sources], row)}); columns {cols}"
+            )
+        n_applies = len(df)
+        fitted.exceptions = int(bad.sum())
+        fitted.holds = 1 - fitted.exceptions / max(n_applies, 1)
+        fitted.source = "metadata"
+        out.append(fitted)
+    return out
+
+
+def _row_text(df: pd.DataFrame, cols: list[str], row: int) -> str:
+    def plain(v: Any) -> str:
+        if isinstance(v, np.generic):
+            v = v.item()
+        return "missing" if v is None or (isinstance(v, float) and math.isnan(v)) else repr(v)
+
+    return ", ".join(f"{c}={plain(df[c].iloc[row])}" for c in cols)
+
+
+def _fit_one(df: pd.DataFrame, specs, rel: Relation) -> Relation:
+    p = dict(rel.params)
+    if rel.type == "lookup" and "table" not in p:
+        r = _lookup_relation(df, rel.target, rel.sources, 0, len(df))
+        p["table"] = r.params["table"]
+    if rel.type == "linear":
+        # A declared identity without coefficients is a sum: target = source 1 + source 2 …
+        p.setdefault("coefficients", [1.0] * len(rel.sources))
+        p.setdefault("intercept", 0.0)
+        if len(p["coefficients"]) != len(rel.sources):
+            raise SynthkitError(f"relation linear of {rel.target!r}: {len(rel.sources)} sources but "
+                                f"{len(p['coefficients'])} coefficients")
+    if rel.type == "ratio":
+        p.setdefault("exponents", [1.0] + [-1.0] * (len(rel.sources) - 1))
+        p.setdefault("factor", 1.0)
+    if rel.type == "annuity":
+        p.setdefault("rate_scale", 1200.0)
+        p.setdefault("term_scale", 1.0)
+    if rel.type == "missing_iff" and "values" not in p:
+        raise SynthkitError(f"relation missing_iff of {rel.target!r} needs 'values' (the levels of {rel.sources[0]!r})")
+    return Relation(rel.type, rel.target, list(rel.sources), rel.holds, p, rel.source, len(df), 0)
+
+
+def violations(df: pd.DataFrame, specs: dict, rel: Relation) -> np.ndarray:
+    """Rows of `df` that break `rel` (rows it does not apply to — a source missing — do not)."""
+    n = len(df)
+
+    def num(c):
+        return _numbers(df[c], specs[c].kind, specs[c])
+
+    if rel.type == "missing_together":
+        return df[rel.target].isna().to_numpy() != df[rel.sources[0]].isna().to_numpy()
+    if rel.type == "missing_iff":
+        values = [_key(v) for v in rel.params.get("values", [])]
+        hit = _key_series(df[rel.sources[0]]).isin(values).to_numpy()
+        return df[rel.target].isna().to_numpy() != hit
+    if rel.type == "lookup":
+        table = rel.params["table"]
+        got, known = _lookup_values(df, rel)
+        have = _key_series(df[rel.target]).to_numpy()
+        bad = np.zeros(n, dtype=bool)
+        idx = np.flatnonzero(known)
+        bad[idx] = [not _same(a, b) for a, b in zip(have[idx], got[idx])]
+        del table
+        return bad
+    if rel.type == "order":
+        a, b = num(rel.target), num(rel.sources[0])
+        rows = np.isfinite(a) & np.isfinite(b)
+        return rows & ~(a <= b)
+    y = num(rel.target)
+    pred = _compute(rel, [num(c) for c in rel.sources])
+    rows = np.isfinite(y) & np.isfinite(pred)
+    tol = _tolerance(y)
+    slack = 2 * tol + 1e-6 * np.abs(y) + 1e-9
+    if rel.type == "linear":
+        slack = slack + sum(abs(a) * _tolerance(num(c)) for a, c in zip(rel.params["coefficients"], rel.sources))
+    return rows & ~(np.abs(y - pred) <= slack)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return _key(a) == _key(b)
+
+
+def _compute(rel: Relation, xs: list[np.ndarray]) -> np.ndarray:
+    p = rel.params
+    with np.errstate(all="ignore"):
+        if rel.type == "linear":
+            out = np.full(len(xs[0]), float(p.get("intercept", 0.0)))
+            for a, x in zip(p["coefficients"], xs):
+                out = out + float(a) * x
+            return out
+        if rel.type == "ratio":
+            out = np.full(len(xs[0]), float(p.get("factor", 1.0)))
+            for e, x in zip(p["exponents"], xs):
+                out = out * x ** float(e)
+            return out
+        if rel.type == "annuity":
+            return annuity_payment(xs[0], xs[1], xs[2], float(p["rate_scale"]), float(p["term_scale"]))
+    raise AssertionError(rel.type)
+
+
+def _lookup_values(df: pd.DataFrame, rel: Relation) -> tuple[np.ndarray, np.ndarray]:
+    """The table's value for each row of `df`, and whether the row's key is in the table."""
+    table = rel.params["table"]
+    k = len(rel.sources)
+    keys = [tuple(_key(v) for v in row[:k]) for row in table]
+    values = np.empty(len(table) + 1, dtype=object)
+    values[: len(table)] = [row[k] for row in table]
+    values[len(table)] = None
+    if k == 1:
+        index = pd.Index([key[0] for key in keys], dtype=object)
+        pos = index.get_indexer(_key_series(df[rel.sources[0]]))
+    else:
+        i1 = pd.Index(list(dict.fromkeys(key[0] for key in keys)), dtype=object)
+        i2 = pd.Index(list(dict.fromkeys(key[1] for key in keys)), dtype=object)
+        grid = np.full((len(i1), len(i2)), -1, dtype=np.int64)
+        for j, key in enumerate(keys):
+            grid[i1.get_loc(key[0]), i2.get_loc(key[1])] = j
+        a = i1.get_indexer(_key_series(df[rel.sources[0]]))
+        b = i2.get_indexer(_key_series(df[rel.sources[1]]))
+        pos = np.where((a >= 0) & (b >= 0), grid[np.maximum(a, 0), np.maximum(b, 0)], -1)
+    known = pos >= 0
+    return values[np.where(known, pos, len(table))], known
+
+
+def hold_rates(df: pd.DataFrame, schema: Schema, relations: list[Relation]) -> list[dict[str, Any]]:
+    """Per relation, the share of `df`'s rows that keep it (for benchmarks and reports)."""
+    specs = {c.name: c for c in schema.columns}
+    out = []
+    for rel in relations:
+        if any(c not in df.columns for c in (rel.target, *rel.sources)):
+            continue
+        bad = violations(df, specs, rel)
+        out.append({"relation": rel.describe(), "type": rel.type, "data": rel.holds, "output": 1 - float(bad.mean())})
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Enforcement
+# ---------------------------------------------------------------------------------------
+
+#: A codec per numeric column: column values → floats, and floats → column values (rounded,
+#: typed, formatted as the column is), supplied by the transformer.
+Codec = Callable[[str], tuple[Callable[[pd.Series], np.ndarray], Callable[[np.ndarray], pd.Series]]]
+
+
+def enforce(
+    decoded: dict[str, pd.Series], schema: Schema, relations: list[Relation], codec: Codec, rng: np.random.Generator
+) -> None:
+    """Make decoded columns keep `relations` (in place; see the module docstring for the order)."""
+    if not relations:
+        return
+    n = len(next(iter(decoded.values())))
+    value_targets = {r.target for r in relations if r.type in VALUE_TYPES}
+    value_sources = {s for r in relations if r.type in VALUE_TYPES for s in r.sources}
+    missing_rules = [r for r in relations if r.type in ("missing_iff", "missing_together")]
+    masks: dict[str, np.ndarray] = {}
+    # 1. Missingness: missing_iff before missing_together (a leader may follow a category).
+    for rel in sorted(missing_rules, key=lambda r: r.type != "missing_iff"):
+        if rel.type == "missing_iff":
+            values = [_key(v) for v in rel.params.get("values", [])]
+            want = _key_series(decoded[rel.sources[0]]).isin(values).to_numpy()
+        else:
+            want = decoded[rel.sources[0]].isna().to_numpy()
+        decoded[rel.target] = _with_mask(decoded[rel.target], want, rng)
+        masks[rel.target] = want
+    orders = [r for r in relations if r.type == "order"]
+    free_orders = [r for r in orders if r.target not in value_targets and r.sources[0] not in value_targets]
+    computed_orders = [
+        r for r in orders if (r.target in value_targets) != (r.sources[0] in value_targets)
+    ]
+    for _round in range(3):
+        # 2. Order relations between free columns: raise the high side. A chain a ≤ b ≤ c
+        # fixed link by link settles within its length, since values only go up.
+        for _ in range(len(free_orders) + 1):
+            if not any([_order(decoded, rel, codec, adjust="high") for rel in free_orders]):
+                break
+        # 3. Computed columns, in dependency order.
+        _compute_all(decoded, relations, masks, codec)
+        # 4. Order relations with one computed side: move the free side (raise the high side
+        # above a computed total, lower the low side below a computed bound), then compute
+        # again what depends on it.
+        changed = False
+        for rel in computed_orders:
+            side = "high" if rel.target in value_targets else "low"
+            changed |= _order(decoded, rel, codec, adjust=side)
+        if not changed:
+            break
+    else:
+        _compute_all(decoded, relations, masks, codec)  # computed columns are exact, always
+    del n, value_sources
+
+
+def _compute_all(decoded: dict[str, pd.Series], relations: list[Relation], masks: dict[str, np.ndarray], codec: Codec) -> None:
+    for rel in _topological([r for r in relations if r.type in VALUE_TYPES]):
+        if rel.type == "lookup":
+            df = pd.DataFrame({c: decoded[c] for c in rel.sources})
+            got, known = _lookup_values(df, rel)
+            if known.any():
+                decoded[rel.target] = _assign(decoded[rel.target], known, got, rel.target, codec)
+        else:
+            y = _compute(rel, [codec(c)[0](decoded[c]) for c in rel.sources])
+            rows = np.isfinite(y)
+            if rows.any():
+                to_num, from_num = codec(rel.target)
+                decoded[rel.target] = from_num(np.where(rows, y, to_num(decoded[rel.target])))
+        if rel.target in masks:
+            decoded[rel.target] = decoded[rel.target].mask(masks[rel.target])
+
+
+def _topological(rels: list[Relation]) -> list[Relation]:
+    by_target = {r.target: r for r in rels}
+    done: set[str] = set()
+    out: list[Relation] = []
+
+    def visit(r: Relation, depth: int = 0) -> None:
+        if r.target in done or depth > len(rels):
+            return
+        for s in r.sources:
+            if s in by_target:
+                visit(by_target[s], depth + 1)
+        done.add(r.target)
+        out.append(r)
+
+    for r in rels:
+        visit(r)
+    return out
+
+
+def _with_mask(s: pd.Series, want: np.ndarray, rng: np.random.Generator) -> pd.Series:
+    """`s` missing exactly where `want`; rows that need a value the model left empty take one
+    from another synthetic row that has one (a donor from the same sample)."""
+    have = s.isna().to_numpy()
+    need = ~want & have
+    out = s
+    if need.any():
+        donors = np.flatnonzero(~have & ~want)
+        if len(donors) == 0:
+            donors = np.flatnonzero(~have)
+        if len(donors):
+            pick = donors[rng.integers(0, len(donors), size=int(need.sum()))]
+            out = s.copy()
+            idx = np.flatnonzero(need)
+            out.iloc[idx] = s.iloc[pick].to_numpy()
+    if want.any():
+        out = out.mask(want)
+    return out
+
+
+def _assign(s: pd.Series, rows: np.ndarray, values: np.ndarray, column: str, codec: Codec) -> pd.Series:
+    """`s` with `values` at `rows`, keeping the column's type."""
+    vals = values[rows]
+    try:
+        to_num, from_num = codec(column)
+    except KeyError:
+        to_num = None
+    if to_num is not None:
+        x = to_num(s)
+        x[rows] = np.array([np.nan if v is None else float(v) for v in vals], dtype=float)
+        return from_num(x)
+    out = s.astype(object).copy()
+    out.iloc[np.flatnonzero(rows)] = [np.nan if v is None else v for v in vals]
+    if s.dtype != object:
+        try:
+            return out.astype(s.dtype)
+        except (TypeError, ValueError):
+            return out
+    return out
+
+
+def _order(decoded: dict[str, pd.Series], rel: Relation, codec: Codec, adjust: str) -> bool:
+    """Fix the rows of `decoded` that break an order relation; whether any did."""
+    low, high = rel.target, rel.sources[0]
+    try:
+        to_low, from_low = codec(low)
+        to_high, from_high = codec(high)
+    except KeyError:
+        return False
+    a, b = to_low(decoded[low]), to_high(decoded[high])
+    bad = np.isfinite(a) & np.isfinite(b) & (a > b)
+    if not bad.any():
+        return False
+    # Rounded away from the other side, so that a column kept to hundreds stays above an
+    # amount of 29,525 (29,600, not 29,500).
+    if adjust == "low":
+        decoded[low] = from_low(np.where(bad, b, a), direction=-1)
+    else:
+        decoded[high] = from_high(np.where(bad, a, b), direction=1)
+    return True

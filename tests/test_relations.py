@@ -1,0 +1,157 @@
+"""Relations between columns: detection, declaration, enforcement (synthkit.tabular.relations)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthkit.errors import SynthkitError
+from synthkit.tabular.relations import (
+    Relation,
+    detect_relations,
+    fit_declared,
+    hold_rates,
+    load_relations,
+    parse_relations,
+)
+from synthkit.tabular.schema import Schema, infer_schema
+from synthkit.tabular.synthesizer import Synthesizer
+
+
+def loans(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    sub = rng.choice([f"{g}{i}" for g in "ABCDE" for i in range(1, 6)], n)
+    grade = np.array([s[0] for s in sub], dtype=object)
+    amount = np.round(rng.lognormal(np.log(12_000), 0.5, n) / 25) * 25
+    term = rng.choice([36, 60], n, p=[0.7, 0.3])
+    rate = np.array([{"A": 6.0, "B": 9.5, "C": 13.0, "D": 17.5, "E": 22.0}[g] for g in grade]) + rng.choice([0, 0.5, 1.0], n)
+    i = rate / 1200
+    installment = np.round(amount * i / (1 - (1 + i) ** -term), 2)
+    principal = np.round(amount * rng.uniform(0, 0.5, n), 2)
+    interest = np.round(principal * rng.uniform(0.05, 0.3, n), 2)
+    fees = np.where(rng.random(n) < 0.05, 15.0, 0.0)
+    app = rng.choice(["individual", "joint"], n, p=[0.8, 0.2])
+    joint = np.where(app == "joint", np.round(rng.lognormal(11, 0.4, n), -2), np.nan)
+    joint_dti = np.where(app == "joint", np.round(rng.uniform(5, 40, n), 2), np.nan)
+    funded = np.where(rng.random(n) < 0.8, amount, np.round(amount * rng.uniform(0.5, 1, n) / 25) * 25)
+    price = np.round(amount / rng.uniform(0.5, 0.95, n), -2)
+    return pd.DataFrame({
+        "sub_grade": sub, "grade": grade, "loan_amount": amount, "term": term, "interest_rate": rate,
+        "installment": installment, "paid_principal": principal, "paid_interest": interest, "paid_late_fees": fees,
+        "paid_total": np.round(principal + interest + fees, 2), "application_type": app,
+        "annual_income_joint": joint, "dti_joint": joint_dti, "funded_amount": funded, "price": price,
+        "ltv": amount / price, "income": np.round(rng.lognormal(11, 0.5, n), -3),
+    })
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return loans()
+
+
+def _by_target(rels, order=False):
+    return {r.target: r for r in rels if (r.type == "order") == order}
+
+
+def test_detects_each_kind_of_relation(frame):
+    found = detect_relations(frame, infer_schema(frame))
+    rels = _by_target(found)
+    orders = _by_target(found, order=True)
+    assert rels["grade"].type == "lookup" and rels["grade"].sources == ["sub_grade"]
+    assert rels["paid_total"].type == "linear"
+    assert sorted(rels["paid_total"].sources) == ["paid_interest", "paid_late_fees", "paid_principal"]
+    assert rels["paid_total"].params["coefficients"] == [1, 1, 1]
+    assert rels["installment"].type == "annuity" and rels["installment"].sources == ["loan_amount", "interest_rate", "term"]
+    assert rels["ltv"].type == "ratio" and rels["ltv"].describe() == "ltv = loan_amount / price"
+    assert orders["funded_amount"].sources == ["loan_amount"]
+    missing = {r.type for r in rels.values() if r.target in ("annual_income_joint", "dti_joint")}
+    assert missing == {"missing_iff", "missing_together"}
+    iff = next(r for r in rels.values() if r.type == "missing_iff")
+    assert iff.sources == ["application_type"] and iff.params["values"] == ["individual"]
+    # Nothing about the free column.
+    assert "income" not in rels and "income" not in orders
+
+
+def test_no_relations_among_independent_columns():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000), "c": rng.choice(list("xyz"), 2000),
+                       "d": rng.integers(0, 5, 2000), "e": rng.lognormal(size=2000)})
+    assert detect_relations(df, infer_schema(df)) == []
+
+
+def test_near_exact_relation_is_kept_with_exceptions(frame):
+    df = frame.copy()
+    df.loc[[3, 40], "grade"] = "Z"  # two rows break sub_grade → grade
+    rel = _by_target(detect_relations(df, infer_schema(df)))["grade"]
+    assert rel.exceptions == 2 and 0.999 <= rel.holds < 1
+    assert "2 exception(s)" in rel.describe()
+
+
+def test_output_keeps_every_relation(frame):
+    synth = Synthesizer("betatcvae", seed=0, epochs=3, progress=False).fit(frame, track=False)
+    out = synth.sample(2000, seed=1)
+    rates = hold_rates(out, synth.schema, synth.schema.relations)
+    assert len(rates) == len(synth.schema.relations) >= 8
+    for r in rates:
+        assert r["output"] >= r["data"] - 1e-9, r
+    # Missingness pattern exactly as declared by the relation, values where needed.
+    joint = out["application_type"] == "joint"
+    assert out.loc[joint, "annual_income_joint"].notna().all()
+    assert out.loc[~joint, "annual_income_joint"].isna().all()
+
+
+def test_relations_survive_save_and_load(frame, tmp_path):
+    synth = Synthesizer("betatcvae", seed=0, epochs=2, progress=False).fit(frame, track=False)
+    synth.save(tmp_path / "m")
+    back = Synthesizer.load(tmp_path / "m")
+    assert [r.describe() for r in back.schema.relations] == [r.describe() for r in synth.schema.relations]
+    pd.testing.assert_frame_equal(back.sample(300, seed=4), synth.sample(300, seed=4))
+
+
+def test_declared_relations_replace_detection_and_are_checked(frame, tmp_path):
+    schema = infer_schema(frame)
+    declared = parse_relations([{"type": "linear", "target": "paid_total",
+                                 "sources": ["paid_principal", "paid_interest", "paid_late_fees"]}])
+    fitted = fit_declared(frame, schema, declared)
+    assert fitted[0].params["coefficients"] == [1.0, 1.0, 1.0] and fitted[0].source == "metadata"
+    synth = Synthesizer("betatcvae", seed=0, epochs=2, progress=False, relations=[
+        {"type": "order", "target": "funded_amount", "sources": ["loan_amount"]}]).fit(frame, track=False)
+    assert [r.type for r in synth.schema.relations] == ["order"]
+    out = synth.sample(1000)
+    assert (out["funded_amount"] <= out["loan_amount"]).all()
+
+
+def test_declared_relation_broken_by_the_data_is_a_one_line_error(frame):
+    schema = infer_schema(frame)
+    with pytest.raises(SynthkitError) as err:
+        fit_declared(frame, schema, parse_relations([{"type": "linear", "target": "paid_total",
+                                                      "sources": ["paid_principal", "paid_interest"]}]))
+    msg = str(err.value)
+    assert "\n" not in msg and "paid_total" in msg and "first data row" in msg
+    with pytest.raises(SynthkitError, match="not in the data"):
+        fit_declared(frame, schema, parse_relations([{"type": "order", "target": "nope", "sources": ["price"]}]))
+    with pytest.raises(SynthkitError, match="unknown type"):
+        parse_relations([{"type": "sum", "target": "a", "sources": ["b"]}])
+    with pytest.raises(SynthkitError, match="needs 3 source"):
+        parse_relations([{"type": "annuity", "target": "a", "sources": ["b"]}])
+
+
+def test_saved_schema_relations_load_back(frame, tmp_path):
+    schema = infer_schema(frame)
+    schema.relations = detect_relations(frame, schema)
+    path = tmp_path / "schema.json"
+    path.write_text(schema.to_json())
+    loaded = load_relations(path)
+    assert [r.describe() for r in loaded] == [r.describe() for r in schema.relations]
+    again = fit_declared(frame, schema, loaded)
+    assert len(again) == len(loaded)
+    assert Schema.from_dict(json.loads(path.read_text())).relations[0].describe() == schema.relations[0].describe()
+    path.write_text(json.dumps({"columns": {}}))
+    assert load_relations(path) is None
+
+
+def test_relation_dict_round_trip():
+    r = Relation("lookup", "grade", ["sub_grade"], 0.9995, {"table": [["A1", "A"]]}, n_rows=2000, exceptions=1)
+    back = Relation.from_dict(r.to_dict(), source="inferred")
+    assert back.describe() == r.describe() and back.params == r.params
