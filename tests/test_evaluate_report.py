@@ -14,6 +14,7 @@ from synthkit.cli import cli
 from synthkit.datasets import simulate_credit
 from synthkit.errors import SynthkitError
 from synthkit.evaluate import evaluate
+from synthkit.evaluate.report import headline, render_sections
 
 
 def _with_target(df: pd.DataFrame) -> pd.DataFrame:
@@ -44,6 +45,35 @@ def test_evaluate_runs_every_part(tables: tuple[pd.DataFrame, ...]) -> None:
     assert {f"column:{c}" for c in train.columns} <= set(ev.figures) and "associations" in ev.figures
     assert all(png.startswith(b"\x89PNG") for png in ev.figures.values())
     json.loads(ev.to_json())  # JSON-ready
+    # The per-column and per-pair diagnosis, against the holdout only.
+    det = r["detection"]["holdout"]
+    assert {c["column"] for c in det["columns"]} == set(train.columns)
+    assert all(abs(c["auc"] - 0.5) < 0.1 for c in det["columns"])
+    assert 0 < len(det["pairs"]) <= 40 and all(set(p) == {"columns", "auc", "lift"} for p in det["pairs"])
+    assert "columns" not in r["detection"]["train"] and "detectability" in ev.figures
+    assert {"detection per column", "detection per pair"} <= set(ev.timings)
+
+
+def test_diagnosis_names_the_broken_column(tables: tuple[pd.DataFrame, ...]) -> None:
+    train, synth, holdout = tables
+    broken = synth.copy()
+    broken["Mortgage"] *= 2
+    ev = evaluate(train, broken, holdout, anonymeter=False)
+    det = ev.results["detection"]["holdout"]
+    assert det["columns"][0]["column"] == "Mortgage" and det["columns"][0]["auc"] > 0.75
+    assert set(det) >= {"auc", "n_real", "n_synthetic", "subsampled", "n_test", "top_features"}  # C2ST's keys kept
+    rows = {measure: (value, meaning) for measure, value, meaning in headline(ev)}
+    assert rows["most detectable column (vs holdout)"][0].startswith("Mortgage: AUC 0.")
+    top = det["pairs"][0]
+    assert rows["most detectable pair (vs holdout)"][0].startswith(f"{top['columns'][0]} + {top['columns'][1]}: AUC")
+    page = render_sections(ev)
+    assert "Which columns give the table away" in page and "above 0.60" in page and "lift" in page
+    assert page.count("data:image/png;base64,") == len(ev.figures)
+    # Off: no diagnosis, no section, the rest as before.
+    ev = evaluate(train, broken, anonymeter=False, plots=False, detectability=False)
+    assert set(ev.results["detection"]) == {"train"} and "columns" not in ev.results["detection"]["train"]
+    assert "Which columns give the table away" not in render_sections(ev)
+    assert not any(m.startswith("most detectable") for m, _, _ in headline(ev))
 
 
 def test_report_files_are_self_contained(tables: tuple[pd.DataFrame, ...], tmp_path: Path) -> None:
@@ -53,7 +83,7 @@ def test_report_files_are_self_contained(tables: tuple[pd.DataFrame, ...], tmp_p
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(ev.figures)
     assert not re.search(r"(src|href)=['\"]https?://", page)  # nothing fetched from elsewhere
-    for words in ("C2ST", "DCR share", "Jensen", "Mortgage"):
+    for words in ("C2ST", "DCR share", "Jensen", "Mortgage", "Which columns give the table away"):
         assert words in page
     data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert data["privacy"]["dcr_share_ok"] in (True, False) and "timings_s" in data

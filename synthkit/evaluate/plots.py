@@ -84,3 +84,32 @@ def association_plot(real: pd.DataFrame, synth: pd.DataFrame) -> bytes:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle("Association (|Pearson r|, Theil's U, correlation ratio η)", fontsize=10)
     return _png(fig)
+
+
+def detectability_plot(columns: list[dict], threshold: float = 0.6, max_columns: int = 30) -> bytes:
+    """Horizontal bars of the per-column detector AUCs (rows of
+    :func:`~synthkit.evaluate.detection.column_detectability`), most detectable on top.
+
+    Bars above `threshold` (dashed line) are drawn in the synthetic colour, the others in the
+    real colour; the axis starts at 0.5, the AUC of a column that cannot be told apart. At
+    most `max_columns` columns, the most detectable ones.
+    """
+    rows = sorted(columns, key=lambda r: -r["auc"])[:max_columns]
+    names = [str(r["column"])[:28] for r in rows][::-1]
+    aucs = np.array([r["auc"] for r in rows][::-1], dtype=float)
+    fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.24 * len(rows) + 0.9)))
+    colors = [SYNTH_COLOR if a > threshold else REAL_COLOR for a in aucs]
+    y = np.arange(len(rows))
+    # Bars from 0.5: an AUC below it (noise) shows as a short bar to the left.
+    ax.barh(y, aucs - 0.5, left=0.5, color=colors, height=0.7)
+    ax.axvline(threshold, color="#a40000", linestyle="--", linewidth=1, label=f"flag: AUC > {threshold:.2f}")
+    ax.set_yticks(y)
+    ax.set_yticklabels(names, fontsize=7)
+    lo = min(0.45, float(aucs.min()) - 0.02) if len(aucs) else 0.45
+    ax.set_xlim(lo, 1.0)
+    ax.set_xlabel("AUC of a detector on the column alone (0.5 = indistinguishable)", fontsize=8)
+    extra = "" if len(columns) <= max_columns else f" (top {max_columns} of {len(columns)})"
+    ax.set_title("Which columns give the table away" + extra, fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return _png(fig)
