@@ -120,27 +120,64 @@ def datasets_german(output: Path) -> None:
               help="Also fit the reversible transformer and check that transform → inverse restores the data.")
 @click.option("--transformer", type=click.Choice(["mode_specific", "minmax_log"]), default="mode_specific",
               show_default=True, help="Transformer for --check-encoding (minmax_log: the paper's §6.2 pre-processing).")
-def schema(data: Path, metadata: Path | None, output: Path | None, check_encoding: bool, transformer: str) -> None:
-    """Infer and print the column schema of a CSV file."""
+@click.option("--na-values", default="", metavar="LIST",
+              help="Comma-separated cell texts that mean 'missing' (e.g. 'NA,n/a'); by default only empty cells do.")
+@click.option("--relations/--no-relations", default=True, show_default=True,
+              help="Find relations between columns (or use the metadata file's 'relations' list).")
+def schema(data: Path, metadata: Path | None, output: Path | None, check_encoding: bool, transformer: str,
+           na_values: str, relations: bool) -> None:
+    """Infer and print the column schema of a CSV file: kinds, heaping, sentinels, formats, relations."""
     from synthkit.tabular.io import read_table, write_text
     from synthkit.tabular.schema import describe_schema, infer_schema, load_metadata
+    from synthkit.tabular.synthesizer import resolve_relations
 
     declared = load_metadata(metadata) if metadata is not None else None
     with console.status(f"reading {data}"):
-        df = read_table(data)
+        df = read_table(data, na_values=_na_list(na_values))
     with console.status("inferring column kinds"):
         sch = infer_schema(df, declared)
+    with console.status("finding relations between columns"):
+        sch.relations = resolve_relations(df, sch, _relations_option(relations, metadata))
     table = Table(title=f"{data} — {len(df):,} rows × {df.shape[1]} columns", title_justify="left")
     for col in ("column", "kind", "unique", "missing", "details"):
         table.add_column(col, overflow="fold", justify="right" if col in ("unique", "missing") else "left")
     for row in describe_schema(sch):
         table.add_row(*row.values())
     out.print(table)
+    if sch.relations:
+        rel_table = Table(title=f"{len(sch.relations)} relation(s) between columns, enforced on output "
+                                "(edit the 'relations' list of `-o` output to drop or add one)", title_justify="left")
+        for col in ("type", "relation", "holds"):
+            rel_table.add_column(col, overflow="fold")
+        for r in sch.relations:
+            rel_table.add_row(r.type, r.describe().split(" (holds in")[0], f"{r.holds:.2%}"
+                              + (f" ({r.exceptions} exception(s))" if r.exceptions else ""))
+        out.print(rel_table)
+    else:
+        out.print("relations between columns: none found")
     if check_encoding:
         _check_encoding(df, sch, transformer)
     if output is not None:
         write_text(sch.to_json() + "\n", output)
         console.print(f"schema saved to {output}")
+
+
+def _na_list(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _relations_option(enabled: bool, metadata: Path | None) -> Any:
+    """Synthesizer's `relations` from the CLI: the metadata file's list when it has one,
+    else "auto"; None with --no-relations."""
+    if not enabled:
+        return None
+    if metadata is not None:
+        from synthkit.tabular.relations import load_relations
+
+        declared = load_relations(metadata)
+        if declared is not None:
+            return declared
+    return "auto"
 
 
 def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
@@ -197,7 +234,12 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--transformer", type=click.Choice(["mode_specific", "minmax_log"]), default="mode_specific",
               show_default=True, help="Column encoding (minmax_log: the paper's §6.2 pre-processing).")
 @click.option("--metadata", type=click.Path(path_type=Path), default=None,
-              help="JSON/YAML file overriding column kinds (synthkit or SDV metadata format).")
+              help="JSON/YAML file overriding column kinds (synthkit or SDV metadata format); its 'relations' "
+                   "list, if any, replaces the detected relations.")
+@click.option("--na-values", default="", metavar="LIST",
+              help="Comma-separated cell texts that mean 'missing' (e.g. 'NA,n/a'); by default only empty cells do.")
+@click.option("--relations/--no-relations", default=True, show_default=True,
+              help="Find relations between columns (sums, lookups, missingness, order) and enforce them on output.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
 @click.option("--track/--no-track", default=True, show_default=True,
               help="Record the fit as an MLflow run (off by default when SYNTHKIT_TRACKING=off).")
@@ -208,8 +250,8 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
               help="Also register the model in the MLflow model registry under NAME.")
 def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, residual_dim: int | None,
         beta: float | None, epochs: int | None, max_steps: int | None, batch_size: int | None, learning_rate: float | None,
-        time_budget: float | None, device: str, transformer: str, metadata: Path | None, seed: int,
-        track: bool, tracking_uri: str | None, experiment: str | None, register: str | None) -> None:
+        time_budget: float | None, device: str, transformer: str, metadata: Path | None, na_values: str,
+        relations: bool, seed: int, track: bool, tracking_uri: str | None, experiment: str | None, register: str | None) -> None:
     """Fit a synthesizer on DATA (a CSV file; without one, the built-in simulated credit data).
 
     The fit is an MLflow run (see docs/operations.md): parameters, per-epoch losses, the schema
@@ -240,10 +282,11 @@ def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, re
         source = "built-in simulated credit data (20,000 rows, seed 0)"
     else:
         with console.status(f"reading {data}"):
-            df = read_table(data)
+            df = read_table(data, na_values=_na_list(na_values))
         source = str(data)
     console.print(f"fitting {method} on {source}: {len(df):,} rows × {df.shape[1]} columns")
     synth = Synthesizer(method, transformer=transformer, seed=seed, metadata=declared, device=device,
+                        relations=_relations_option(relations, metadata),
                         **{k: v for k, v in options.items() if v is not None},
                         **({} if max_steps is None else {"max_steps": max_steps or None}))  # 0: no cap
     with _tracking_warnings():
@@ -307,6 +350,8 @@ def _print_fit_summary(synth: Any, output: Path) -> None:
         kinds[c.kind.value] = kinds.get(c.kind.value, 0) + 1
     out.print("schema: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
               + f" → {s['model_columns']} model columns ({synth.transformer_name})")
+    if synth.schema.relations:
+        out.print(f"relations enforced on output: {len(synth.schema.relations)} (see `synthkit schema`)")
 
 
 @cli.command()

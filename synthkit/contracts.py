@@ -361,11 +361,18 @@ def _as_numbers(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.astype("string").str.strip(), errors="coerce")
 
 
+def _formats(schema: Schema) -> dict[str, Any]:
+    """Display formats of the schema's formatted numeric columns."""
+    return {c.name: c.number_format for c in schema.columns if getattr(c, "number_format", None)}
+
+
 def _is_number_dtype(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
 
 
-def _synthkit_view(df: pd.DataFrame, kinds: dict[str, str], numeric_min_share: float) -> pd.DataFrame:
+def _synthkit_view(
+    df: pd.DataFrame, kinds: dict[str, str], numeric_min_share: float, formats: dict[str, Any] | None = None
+) -> pd.DataFrame:
     """`df` with text names, and numeric columns stored as text converted to numbers when at
     least `numeric_min_share` of their values parse (the rest become missing), as synthkit's
     schema and transformers read them. Other columns are not copied."""
@@ -380,6 +387,13 @@ def _synthkit_view(df: pd.DataFrame, kinds: dict[str, str], numeric_min_share: f
             continue
         s = view[name]
         if _is_number_dtype(s) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        if formats and formats.get(name):
+            # Formatted numbers ("$1,200.00") through their display format.
+            from synthkit.tabular.formats import NumberFormat
+
+            text = s.astype(object).where(s.isna(), s.astype(str).str.strip())
+            view[name] = pd.Series(NumberFormat.from_dict(formats[name]).parse(text), index=s.index)
             continue
         numbers = _as_numbers(s)
         present = int(s.notna().sum())
@@ -462,7 +476,7 @@ def check_input(
     if unknown:
         raise SynthkitError(f"metadata names column {unknown[0]!r}, which is not in the data")
     kinds = {c.name: c.kind.value for c in schema.columns}
-    view = _synthkit_view(df, kinds, opts.numeric_min_share)
+    view = _synthkit_view(df, kinds, opts.numeric_min_share, _formats(schema))
     # Numeric columns stored as numbers pass their type check trivially: leave those out, so
     # that a clean table does not pay for importing great-expectations (seconds).
     expectations = [
@@ -527,7 +541,7 @@ def derive_suite(
     """
     opts = options or InferenceOptions()
     kinds = {c.name: c.kind.value for c in schema.columns}
-    view = _synthkit_view(df, kinds, opts.numeric_min_share)
+    view = _synthkit_view(df, kinds, opts.numeric_min_share, _formats(schema))
     expectations: list[dict[str, Any]] = [
         {
             "type": "expect_table_columns_to_match_ordered_list",
@@ -596,6 +610,7 @@ def derive_suite(
                 "delta": DELTA,
                 "quantiles": list(QUANTILES),
                 "columns": kinds,
+                "formats": _formats(schema),
             },
         },
         "notes": "Derived by synthkit from the training table; see synthkit.contracts for the tolerances.",
@@ -771,8 +786,9 @@ def validate(df: pd.DataFrame, suite: Any) -> ContractReport:
         raise SynthkitError("the table has no rows to validate")
     _gx()  # the one-off import and set-up is not part of a validation's time
     start = time.perf_counter()
-    kinds = ((d.get("meta") or {}).get("synthkit") or {}).get("columns") or {}
-    view = _synthkit_view(df, kinds, InferenceOptions().numeric_min_share)
+    meta = (d.get("meta") or {}).get("synthkit") or {}
+    kinds = meta.get("columns") or {}
+    view = _synthkit_view(df, kinds, InferenceOptions().numeric_min_share, meta.get("formats"))
     expectations = list(d.get("expectations") or [])
     raw = _run(view, expectations, str(d.get("name") or "synthkit"))
     results = [_result(e, r, view) for e, r in zip(expectations, raw)]

@@ -24,7 +24,15 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import SynthkitError
-from synthkit.tabular.schema import CATEGORY_KINDS, NUMERIC_KINDS, ColumnKind, Schema, datetime_ns, infer_schema
+from synthkit.tabular.schema import (
+    CATEGORY_KINDS,
+    NUMERIC_KINDS,
+    ColumnKind,
+    ColumnSpec,
+    Schema,
+    column_numbers,
+    infer_schema,
+)
 
 #: Text used for a missing category, so that missingness is compared like a category.
 MISSING = "<missing>"
@@ -69,7 +77,7 @@ def prepare(
             raise SynthkitError(f"column {missing[0]!r} is missing from the {which} data")
         frame = {}
         for name in cols.numeric:
-            frame[name] = _as_float(df[name], schema[name].kind, schema[name].datetime_format)
+            frame[name] = _as_float(df[name], schema[name])
         for name in cols.categorical:
             s = df[name]
             frame[name] = _category_text(s)
@@ -87,10 +95,10 @@ def _category_text(s: pd.Series) -> pd.Series:
     return text.where(s.notna(), MISSING).reset_index(drop=True)
 
 
-def _as_float(s: pd.Series, kind: ColumnKind, datetime_format: str | None) -> pd.Series:
-    if kind is ColumnKind.DATETIME:
-        return pd.Series(datetime_ns(s, datetime_format) / 86_400e9)
-    return pd.Series(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+def _as_float(s: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """Numbers (datetimes in days) whatever their text form: "$1,200.00" is 1200."""
+    x = column_numbers(s, spec)
+    return pd.Series(x / 86_400e9 if spec.kind is ColumnKind.DATETIME else x)
 
 
 def model_matrix(

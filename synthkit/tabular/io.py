@@ -74,8 +74,11 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_table(path: str | os.PathLike[str], na_values: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a CSV file into a DataFrame, detecting encoding and delimiter.
+
+    Only empty cells are missing values, and the markers in `na_values` (e.g. ``["NA",
+    "n/a"]``) when the user declares them: text such as "NA" or "None" is kept as a value.
 
     Raises :class:`SynthkitError` with a one-line message naming the file when the file is
     missing, empty, has a header but no rows, has duplicate column names or ragged rows.
@@ -119,7 +122,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     df = None
     for enc in (encoding, *fallbacks):
         try:
-            df = _read_csv(p, delimiter, enc)
+            df = _read_csv(p, delimiter, enc, tuple(str(v) for v in na_values))
         except UnicodeDecodeError:
             continue
         except pd.errors.EmptyDataError:
@@ -187,8 +190,14 @@ def _is_blank(row: list[str]) -> bool:
     return len(row) <= 1 and not "".join(row).strip()
 
 
-def _read_csv(p: Path, delimiter: str, encoding: str) -> pd.DataFrame:
-    return pd.read_csv(p, sep=delimiter, encoding=encoding, low_memory=False, skipinitialspace=True)
+def _read_csv(p: Path, delimiter: str, encoding: str, na_values: tuple[str, ...] = ()) -> pd.DataFrame:
+    # Only empty cells are missing (plus what the user declares): "NA", "null", "N/A" and
+    # "None" are real categories in many tables (a home-ownership code "NA", a verification
+    # level "None"), and pandas' default list would turn them into gaps.
+    return pd.read_csv(
+        p, sep=delimiter, encoding=encoding, low_memory=False, skipinitialspace=True,
+        keep_default_na=False, na_values=["", *na_values],
+    )
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import SynthkitError
+from synthkit.tabular.support import Heaping, decimals, detect_sentinels
 
 
 class ColumnKind(str, Enum):
@@ -126,6 +127,16 @@ class InferenceOptions:
     #: is an identifier (strings) ...
     id_min_unique_share: float = 0.95
     id_min_rows: int = 20
+    #: A numeric column on a sparse finite support — at most this many distinct values ...
+    max_support_levels: int = 100
+    #: ... each seen this often on average ...
+    min_rows_per_support_level: float = 20.0
+    #: ... covering at most this share of the grid its decimals allow between min and max
+    #: (interest rates set from a grade table: 56 values among 2,600 possible) — is
+    #: discrete: generated on its support, never between its values.
+    max_support_density: float = 0.2
+    #: Detect sentinel codes and isolated extremes (they become point masses).
+    sentinels: bool = True
 
 
 @dataclass
@@ -146,6 +157,18 @@ class ColumnSpec:
     source: str = "inferred"
     #: Things the user should know about this column (stray text, unparseable dates ...).
     notes: list[str] = field(default_factory=list)
+    #: Sentinel codes and isolated extremes (also point masses; see synthkit.tabular.support).
+    sentinels: list[float] = field(default_factory=list)
+    #: How the values heap, in words ("on multiples of 25; heaps at multiples of 1,000 (78 %)");
+    #: the transformer learns the heaping itself, this is what the schema reports.
+    heaping: str | None = None
+    #: Display format of numbers written as text ("$1,200.00", "12.5%", "(500)"): a
+    #: :class:`synthkit.tabular.formats.NumberFormat` dict. Read, modelled and written back
+    #: in it.
+    number_format: dict[str, Any] | None = None
+    #: Format of timestamps with UTC offsets ("2021-01-01 10:00:00+01:00"): an
+    #: :class:`synthkit.tabular.formats.OffsetDatetimeFormat` dict.
+    offset_format: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -159,7 +182,8 @@ class ColumnSpec:
         """Inverse of :meth:`to_dict`."""
         d = dict(d)
         d["kind"] = ColumnKind(d["kind"])
-        return cls(**d)
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass
@@ -168,6 +192,9 @@ class Schema:
 
     columns: list[ColumnSpec]
     n_rows: int = 0
+    #: Relations between columns (:class:`synthkit.tabular.relations.Relation`), found by
+    #: :func:`synthkit.tabular.relations.detect_relations` or declared; enforced on output.
+    relations: list[Any] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> ColumnSpec:
         for c in self.columns:
@@ -186,6 +213,7 @@ class Schema:
             "synthkit_schema": 1,
             "n_rows": self.n_rows,
             "columns": [c.to_dict() for c in self.columns],
+            "relations": [r.to_dict() for r in self.relations],
         }
 
     def to_json(self) -> str:
@@ -195,7 +223,13 @@ class Schema:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Schema:
         """Inverse of :meth:`to_dict`."""
-        return cls(columns=[ColumnSpec.from_dict(c) for c in d["columns"]], n_rows=d.get("n_rows", 0))
+        from synthkit.tabular.relations import Relation
+
+        return cls(
+            columns=[ColumnSpec.from_dict(c) for c in d["columns"]],
+            n_rows=d.get("n_rows", 0),
+            relations=[Relation.from_dict(r, source=r.get("source", "inferred")) for r in d.get("relations") or []],
+        )
 
 
 def _jsonable(v: Any) -> Any:
@@ -302,6 +336,29 @@ def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> Colum
         spec.kind = ColumnKind.BOOLEAN
         return spec
 
+    from synthkit.tabular import formats
+
+    if formats.looks_formatted(text):
+        fmt, share = formats.detect_number_format(text, weights, min_share=opts.numeric_min_share)
+        if fmt is not None:
+            numbers = pd.Series(fmt.parse(nonnull.astype(str).str.strip()), index=nonnull.index)
+            spec.number_format = fmt.to_dict()
+            spec.notes.append(f"formatted numbers ({fmt.describe()}): modelled as numbers, written back as text")
+            bad = int(numbers.isna().sum())
+            if bad:
+                spec.notes.append(f"{bad} value(s) not in that format are treated as missing")
+                spec.missing_rate = _rate(n - int(numbers.notna().sum()), n)
+            spec.n_unique = int(numbers.nunique())
+            if spec.n_unique == 1:
+                spec.kind = ColumnKind.CONSTANT
+                spec.constant_value = _jsonable(nonnull.iloc[0])
+                spec.number_format = None
+                return spec
+            _infer_numeric(spec, numbers.dropna(), opts, integer_dtype=False)
+            if spec.kind is ColumnKind.IDENTIFIER:  # unique formatted numbers are amounts, not ids
+                spec.kind = ColumnKind.CONTINUOUS
+            return spec
+
     parsed = pd.to_numeric(text, errors="coerce").notna().to_numpy()
     if weights[parsed].sum() >= opts.numeric_min_share * weights.sum():
         numbers = pd.to_numeric(nonnull.astype(str).str.strip(), errors="coerce")
@@ -331,6 +388,19 @@ def infer_column(s: pd.Series, options: InferenceOptions | None = None) -> Colum
             spec.notes.append(f"{bad} value(s) do not parse as dates ({fmt}) and are treated as missing")
             spec.missing_rate = _rate(n - len(nonnull) + bad, n)
         return spec
+    # Timestamps with UTC offsets ("2021-01-01 10:00:00+01:00"), which no format above reads.
+    if formats.looks_formatted(text):
+        odt, odt_share = formats.detect_offset_datetime_format(text, weights, min_share=opts.datetime_min_share)
+        if odt is not None:
+            spec.kind = ColumnKind.DATETIME
+            spec.offset_format = odt.to_dict()
+            spec.notes.append(f"timestamps with UTC offsets ({odt.describe()}): modelled in UTC, offsets kept")
+            bad = int(round((1.0 - odt_share) * len(nonnull)))
+            if bad:
+                spec.notes.append(f"{bad} value(s) not in that format are treated as missing")
+                spec.missing_rate = _rate(n - len(nonnull) + bad, n)
+            return spec
+
     if fmt is not None and share >= 0.5:
         spec.notes.append(
             f"looks like dates ({fmt}) but {1 - share:.0%} of values do not parse; modelled as categorical"
@@ -364,7 +434,29 @@ def _infer_numeric(spec: ColumnSpec, x: pd.Series, opts: InferenceOptions, *, in
     if n_unique <= opts.max_discrete_levels and n >= opts.min_rows_per_level * n_unique:
         spec.kind = ColumnKind.DISCRETE
         return
-    masses = detect_point_masses(values, opts)
+    sentinels = detect_sentinels(values) if opts.sentinels else []
+    bulk = values[~np.isin(values, sentinels)] if sentinels else values
+    d = decimals(bulk)
+    if d is not None and n_unique <= opts.max_support_levels and n >= opts.min_rows_per_support_level * n_unique:
+        grid = (bulk.max() - bulk.min()) * 10.0**d + 1
+        if n_unique <= opts.max_support_density * grid:
+            spec.kind = ColumnKind.DISCRETE
+            spec.notes.append(f"finite support: {n_unique} distinct values (generated only on them)")
+            return
+    masses = detect_point_masses(bulk, opts)
+    if sentinels:
+        count = int(np.isin(values, sentinels).sum())
+        spec.sentinels = sentinels
+        spec.notes.append(
+            "sentinel code(s) or isolated extreme(s) "
+            + ", ".join(f"{v:g}" for v in sentinels)
+            + f" in {count} row(s): reproduced exactly, kept out of the bulk's density"
+        )
+        masses = sorted(set(masses) | set(sentinels))
+    cont = bulk[~np.isin(bulk, masses)] if masses else bulk
+    heaping = Heaping.fit(cont, decimals(cont)) if len(cont) else None
+    if heaping is not None:
+        spec.heaping = heaping.describe() or None
     if masses:
         spec.kind = ColumnKind.MIXED
         spec.point_masses = masses
@@ -432,6 +524,32 @@ def detect_datetime_format(
     return best, best_share
 
 
+def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
+    """A numeric or datetime column's values as floats (datetimes: nanoseconds since 1970 UTC),
+    whatever their text form (formatted numbers, timestamps with offsets); NaN where missing
+    or unreadable. The one reader of numbers every part of synthkit uses."""
+    if spec.kind is ColumnKind.DATETIME:
+        if spec.offset_format:
+            from synthkit.tabular.formats import OffsetDatetimeFormat
+
+            return OffsetDatetimeFormat.from_dict(spec.offset_format).parse(_text(s))[0]
+        return datetime_ns(s, spec.datetime_format)
+    if spec.number_format:
+        from synthkit.tabular.formats import NumberFormat
+
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            return s.to_numpy(dtype=float, na_value=np.nan)  # already numbers (e.g. a decoded frame)
+        return NumberFormat.from_dict(spec.number_format).parse(_text(s))
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Text cells stripped, missing kept missing (for the format parsers)."""
+    return s.astype(object).where(s.isna(), s.astype(str).str.strip())
+
+
 def datetime_ns(s: pd.Series, datetime_format: str | None = None) -> np.ndarray:
     """Datetimes — or text in `datetime_format` — as float nanoseconds since 1970-01-01 UTC;
     NaN where missing or unparseable. Time zones are converted to UTC and dropped."""
@@ -460,7 +578,7 @@ _SDV_SDTYPES: dict[str, ColumnKind] = {
     "id": ColumnKind.IDENTIFIER,
 }
 
-_DECLARABLE = ("kind", "point_masses", "datetime_format")
+_DECLARABLE = ("kind", "point_masses", "datetime_format", "number_format", "offset_format")
 #: Data-contract flags a metadata file may carry per column (checked by synthkit.contracts
 #: before training; schema inference ignores them): ``nullable`` and ``unique``.
 _CONTRACT_FLAGS = ("nullable", "unique")
@@ -476,6 +594,11 @@ def load_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
     * SDV single-table metadata JSON (``{"columns": {"x": {"sdtype": "numerical"}}, ...}``),
       or SDV multi-table metadata holding exactly one table.
     """
+    return parse_metadata(read_metadata_document(path), source=str(Path(path)))
+
+
+def read_metadata_document(path: str | Path) -> Any:
+    """The parsed content of a metadata file (JSON or YAML), as :func:`load_metadata` reads it."""
     p = Path(path)
     if not p.is_file():
         raise SynthkitError(f"{p}: no such metadata file")
@@ -491,13 +614,11 @@ def load_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
         if p.suffix.lower() in (".yaml", ".yml"):
             import yaml
 
-            raw = yaml.safe_load(text)
-        else:
-            raw = json.loads(text)
+            return yaml.safe_load(text)
+        return json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parse error is the user's file's fault
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SynthkitError(f"{p}: not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'JSON'} ({first})") from None
-    return parse_metadata(raw, source=str(p))
 
 
 def parse_metadata(raw: Any, source: str = "metadata") -> dict[str, dict[str, Any]]:
@@ -591,6 +712,21 @@ def _declared_column(s: pd.Series, name: str, declared: dict[str, Any], opts: In
         source="metadata",
         constant_value=inferred.constant_value,
     )
+    fmt = declared.get("number_format") or inferred.number_format
+    if kind in (ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DISCRETE) and fmt:
+        # Formatted numbers ("$1,200.00"): read through their format, written back in it.
+        from synthkit.tabular.formats import NumberFormat
+
+        try:
+            number_format = NumberFormat.from_dict(fmt)
+        except (TypeError, ValueError) as exc:
+            raise SynthkitError(f"column {name!r}: invalid number_format ({exc})") from None
+        spec.number_format = number_format.to_dict()
+        nonnull = pd.Series(number_format.parse(_text(nonnull)), index=nonnull.index)
+    if kind is ColumnKind.DATETIME and (declared.get("offset_format") or inferred.offset_format):
+        spec.offset_format = declared.get("offset_format") or inferred.offset_format
+        spec.missing_rate = inferred.missing_rate
+        return spec
     if kind in (ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DISCRETE):
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             raise SynthkitError(f"column {name!r} is declared {kind.value} but holds dates: declare it datetime")
@@ -661,13 +797,19 @@ def describe_schema(schema: Schema) -> list[dict[str, str]]:
     rows = []
     for c in schema.columns:
         details = []
-        if c.point_masses:
-            details.append("point masses at " + ", ".join(f"{v:g}" for v in c.point_masses))
+        masses = [v for v in c.point_masses if v not in c.sentinels]
+        if masses:
+            details.append("point masses at " + ", ".join(f"{v:g}" for v in masses))
+        if c.heaping:
+            details.append(c.heaping)
         if c.datetime_format:
             details.append(f"format {c.datetime_format}")
         if c.kind is ColumnKind.CONSTANT:
             details.append(f"value {c.constant_value!r}")
         details.extend(c.notes)
+        for r in schema.relations:
+            if r.target == c.name and r.type != "order":
+                details.append(("computed: " if r.type in ("lookup", "linear", "ratio", "annuity") else "") + r.describe())
         rows.append(
             {
                 "column": c.name,

@@ -46,7 +46,9 @@ class Synthesizer:
     ``residual_dim``) and the trainer's (``epochs``, ``batch_size``, ``learning_rate``,
     ``max_steps``, ``patience``, ``time_budget_s``, ``device``, ``progress``). `transformer` is
     "mode_specific" (default) or "minmax_log" (the paper's §6.2 pre-processing); `metadata`
-    overrides column kinds as :func:`synthkit.tabular.schema.load_metadata` returns them.
+    overrides column kinds as :func:`synthkit.tabular.schema.load_metadata` returns them;
+    `relations` is "auto" (find relations between columns and enforce them on output; see
+    :mod:`synthkit.tabular.relations`), a list of declared relations, or None.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Synthesizer:
         transformer: str = "mode_specific",
         seed: int = 0,
         metadata: dict[str, dict[str, Any]] | None = None,
+        relations: str | list[Any] | None = "auto",
         **options: Any,
     ) -> None:
         if method not in METHODS:
@@ -64,6 +67,11 @@ class Synthesizer:
         self.transformer_name = transformer
         self.seed = int(seed)
         self.metadata = metadata
+        if not (relations in ("auto", None) or isinstance(relations, list)):
+            raise SynthkitError(f"relations must be 'auto', None or a list of relations, not {relations!r}")
+        #: "auto": find relations between columns in the data; a list: the declared ones
+        #: (Relation objects or dicts as a metadata file holds them); None: none.
+        self.relations = relations
         method_cls = METHODS[method]
         config_fields = {f.name for f in fields(method_cls.config_class)}
         trainer_fields = {f.name for f in fields(TrainerConfig)}
@@ -117,6 +125,7 @@ class Synthesizer:
         declared, flags = contracts.split_metadata(self.metadata)
         self.schema = infer_schema(df, declared)
         contracts.check_input(df, self.schema, flags)
+        self.schema.relations = resolve_relations(df, self.schema, self.relations)
         self.expectations = contracts.derive_suite(df, self.schema)
         self.transformer = build_transformer(self.transformer_name, self.schema, seed=self.seed).fit(df)
         if self.transformer.output_dim == 0:
@@ -297,6 +306,21 @@ class Synthesizer:
             k: History(train=v["train"], validation=v["validation"]) for k, v in meta.get("history", {}).items()
         }
         return synth
+
+
+def resolve_relations(df: pd.DataFrame, schema: Schema, relations: str | list[Any] | None) -> list[Any]:
+    """The relations to enforce: detected ("auto"), declared (a list, fitted and checked
+    against the data), or none."""
+    from synthkit.tabular import relations as rel
+
+    if relations is None:
+        return []
+    if relations == "auto":
+        return rel.detect_relations(df, schema)
+    declared = [r if isinstance(r, rel.Relation) else None for r in relations]
+    if any(r is None for r in declared):
+        declared = rel.parse_relations([r.to_dict() if isinstance(r, rel.Relation) else r for r in relations])
+    return rel.fit_declared(df, schema, declared)
 
 
 def fingerprint(df: pd.DataFrame) -> str:

@@ -33,12 +33,14 @@ import pandas as pd
 
 from synthkit.errors import SynthkitError
 from synthkit.tabular.gmm import GaussianModes, fit_modes_batch
+from synthkit.tabular.support import Heaping, close_gaps, decimals, find_gaps
 from synthkit.tabular.schema import (
     CATEGORY_KINDS,
     NUMERIC_KINDS,
     ColumnKind,
     ColumnSpec,
     Schema,
+    column_numbers,
     datetime_ns,
     infer_schema,
 )
@@ -101,9 +103,24 @@ class NumberLine:
     maximum: float = 0.0
     dtype: str = "float64"
     time_unit: str | None = None
+    #: Range of the values outside the column's point masses (sentinel codes excluded): a
+    #: value decoded from a Gaussian mode is clipped to it, not to [minimum, maximum].
+    bulk_minimum: float = 0.0
+    bulk_maximum: float = 0.0
+    #: Lattice and heaps of the bulk (None: none), and its empty stretches (lo, hi rows).
+    heaping: Heaping | None = None
+    gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    #: UTC offsets (minutes) of a timestamp column written with offsets, and their shares:
+    #: each generated timestamp is written with an offset drawn from them.
+    utc_offsets: tuple[list[float], list[float]] | None = None
 
     def to_float(self, s: pd.Series) -> np.ndarray:
         """Column values as floats (NaN for missing and, in numeric columns, stray text)."""
+        if getattr(self.spec, "number_format", None) or getattr(self.spec, "offset_format", None):
+            x = column_numbers(s, self.spec)
+            if self.spec.kind is ColumnKind.DATETIME and self.time_unit is not None:
+                return x / dict(_TIME_UNITS)[self.time_unit]
+            return x
         if self.spec.kind is ColumnKind.DATETIME:
             ns = datetime_ns(s, self.spec.datetime_format)
             if self.time_unit is None:
@@ -115,6 +132,14 @@ class NumberLine:
 
     def fit(self, s: pd.Series) -> np.ndarray:
         """Learn the line from a column; returns the column as floats."""
+        if getattr(self.spec, "offset_format", None):
+            from synthkit.tabular.formats import OffsetDatetimeFormat
+
+            offsets = OffsetDatetimeFormat.from_dict(self.spec.offset_format).parse(
+                s.astype(object).where(s.isna(), s.astype(str).str.strip())
+            )[1]
+            values, counts = np.unique(offsets[np.isfinite(offsets)], return_counts=True)
+            self.utc_offsets = (values.tolist(), (counts / counts.sum()).tolist()) if len(values) else ([0.0], [1.0])
         if self.spec.kind is ColumnKind.DATETIME:
             ns = self.to_float(s)
             finite = ns[np.isfinite(ns)].astype(np.int64)
@@ -130,22 +155,81 @@ class NumberLine:
             raise SynthkitError(f"column {self.spec.name!r} has no numeric values to model")
         self.minimum, self.maximum = float(finite.min()), float(finite.max())
         self.decimals = _decimals(finite)
+        masses = np.asarray(self.spec.point_masses, dtype=float)
+        bulk = finite[~np.isin(finite, masses)] if len(masses) else finite
+        if len(bulk) == 0:
+            bulk = finite
+        self.bulk_minimum, self.bulk_maximum = float(bulk.min()), float(bulk.max())
+        if self.spec.kind is not ColumnKind.DATETIME:
+            self.heaping = Heaping.fit(bulk, _decimals(bulk))
+            self.gaps = find_gaps(bulk)
         if self.dtype == "float64" and self.decimals is not None and self.decimals <= 0 and self.spec.missing_rate > 0:
             # Integers with gaps: pandas read them as floats; restore them as nullable ints.
             self.dtype = "Int64"
         return x
 
-    def from_float(self, x: np.ndarray) -> pd.Series:
+    def from_float(
+        self, x: np.ndarray, rng: np.random.Generator | None = None, *, snap: bool = True, direction: int = 0
+    ) -> pd.Series:
         """Floats back to the column's values: clipped to [min, max], rounded, typed. `x` is
         a fresh float64 array the caller hands over: it is worked on in place (a float
-        column of the result is `x` itself — no further pages to fault in)."""
+        column of the result is `x` itself — no further pages to fault in).
+
+        Values that are not point masses are kept to the bulk's range, moved out of its
+        empty stretches and onto its lattice and heaps (:mod:`synthkit.tabular.support`;
+        `rng` draws each value's heap level). ``snap=False`` (values computed by a relation,
+        such as a total) only rounds and types: no clipping, no heaps."""
         missing = ~np.isfinite(x)
         any_missing = bool(missing.any())
+        if not snap:
+            return self._typed(x, missing, any_missing, direction, rng)
+        heaping, gaps = getattr(self, "heaping", None), getattr(self, "gaps", None)
+        bulk_range = getattr(self, "bulk_minimum", self.minimum), getattr(self, "bulk_maximum", self.maximum)
+        if heaping is not None or (gaps is not None and len(gaps)) or bulk_range != (self.minimum, self.maximum):
+            masses = np.asarray(self.spec.point_masses, dtype=float)
+            free = np.flatnonzero(~missing & ~np.isin(x, masses)) if len(masses) else np.flatnonzero(~missing)
+            v = np.clip(x[free], *bulk_range)
+            if gaps is not None and len(gaps):
+                close_gaps(v, gaps)
+            if heaping is not None:
+                heaping.apply(v, rng if rng is not None else np.random.default_rng(0), *bulk_range)
+            x[free] = v
         np.clip(x, self.minimum, self.maximum, out=x)  # NaN stays NaN; ±inf become the bounds
+        return self._typed(x, missing, any_missing, 0, rng)
+
+    def _typed(
+        self, x: np.ndarray, missing: np.ndarray, any_missing: bool, direction: int = 0,
+        rng: np.random.Generator | None = None,
+    ) -> pd.Series:
+        """Round `x` (in place) to the column's decimals — to the nearest, or up (`direction`
+        1) or down (−1) — and give it the column's type."""
         if any_missing:
             x[missing] = self.minimum  # placeholders, masked below
         if self.decimals is not None:
-            x = np.round(x, self.decimals, out=x)
+            if direction:
+                scale = 10.0**self.decimals
+                rounded = np.round(x, self.decimals)
+                off = (rounded - x) * direction < -1e-9 * np.maximum(np.abs(x), 1)
+                x = np.where(off, rounded + direction / scale, rounded)
+            else:
+                x = np.round(x, self.decimals, out=x)
+        if self.spec.kind is ColumnKind.DATETIME and getattr(self.spec, "offset_format", None):
+            from synthkit.tabular.formats import OffsetDatetimeFormat
+
+            size = dict(_TIME_UNITS)[self.time_unit or "ns"]
+            ns = np.round(x) * size
+            ns[missing] = np.nan
+            values, probs = self.utc_offsets or ([0.0], [1.0])
+            rng = np.random.default_rng(len(x)) if rng is None else rng
+            offsets = np.asarray(values, dtype=float)[rng.choice(len(values), size=len(x), p=probs)]
+            text = OffsetDatetimeFormat.from_dict(self.spec.offset_format).render(ns, offsets)
+            return text.rename(self.spec.name)
+        if getattr(self.spec, "number_format", None):
+            from synthkit.tabular.formats import NumberFormat
+
+            if any_missing:
+                x[missing] = np.nan
+            return NumberFormat.from_dict(self.spec.number_format).render(x).rename(self.spec.name)
         if self.spec.kind is ColumnKind.DATETIME:
             size = dict(_TIME_UNITS)[self.time_unit or "ns"]
             ns = np.round(x).astype(np.int64) * size
@@ -167,13 +251,7 @@ class NumberLine:
         return pd.Series(x, name=self.spec.name, copy=False)
 
 
-def _decimals(x: np.ndarray, lowest: int = -6, highest: int = 10) -> int | None:
-    """The fewest decimals (from −6: multiples of 10⁶) that represent every value exactly."""
-    sample = x if len(x) <= 100_000 else x[:: len(x) // 100_000 + 1]
-    for d in range(lowest, highest + 1):
-        if np.array_equal(np.round(sample, d), sample) and np.array_equal(np.round(x, d), x):
-            return d
-    return None
+_decimals = decimals  # the name this module used before support.py held it
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,6 +280,13 @@ class CategoryMap:
     pool_probs: list[float] = field(default_factory=list)
     has_missing: bool = False
     dtype: str = "object"
+    #: What a pooled code decodes to, and with which probabilities, when that is not the pool
+    #: itself: free text (a pool of at least `min_similar_pool` rare labels, such as job
+    #: titles seen once) decodes to the frequent label most similar to each rare one, so a
+    #: title seen fewer than `min_count` times is never emitted verbatim.
+    emit: list[Any] = field(default_factory=list)
+    emit_probs: list[float] = field(default_factory=list)
+    min_similar_pool: int = 20
 
     def fit(self, s: pd.Series) -> None:
         """Learn the categories of a column."""
@@ -219,6 +304,9 @@ class CategoryMap:
             self.categories = [v for v, r in zip(values, rare) if not r]
             self.pool = [v for v, r in zip(values, rare) if r]
             self.pool_probs = (freq[rare] / freq[rare].sum()).tolist()
+            self.emit, self.emit_probs = [], []
+            if self.dtype == "object" and len(self.pool) >= self.min_similar_pool and self.categories:
+                self.emit, self.emit_probs = _similar_frequent(self.pool, freq[rare], self.categories, freq[~rare])
         else:
             self.categories = values
 
@@ -269,8 +357,10 @@ class CategoryMap:
         missing = np.zeros(len(codes), dtype=bool)
         if self.pool:
             pooled = np.flatnonzero(codes == len(self.categories))
-            draws = rng.choice(len(self.pool), size=len(pooled), p=self.pool_probs)
-            values[pooled] = np.array(self.pool, dtype=object)[draws]
+            emit = getattr(self, "emit", None)
+            out_values, out_probs = (emit, self.emit_probs) if emit else (self.pool, self.pool_probs)
+            draws = rng.choice(len(out_values), size=len(pooled), p=out_probs)
+            values[pooled] = np.array(out_values, dtype=object)[draws]
         if self.has_missing:
             missing = codes == self.n_codes - 1
         out = pd.Series(values, name=self.spec.name, copy=False)
@@ -290,14 +380,35 @@ class CategoryMap:
             return out
 
 
+def _similar_frequent(rare: list[Any], rare_counts: np.ndarray, frequent: list[Any], frequent_counts: np.ndarray) -> tuple[list[Any], list[float]]:
+    """Each rare label's mass moved to its most similar frequent label (cosine of character
+    3-gram TF-IDF vectors, case-folded: "Sr. Software Engineer" → "software engineer"); a
+    rare label like no frequent one spreads its mass over the frequent labels by frequency.
+    Returns the frequent labels a pooled code decodes to and their probabilities."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    text_f = [str(v).lower() for v in frequent]
+    text_r = [str(v).lower() for v in rare]
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), min_df=1).fit(text_f + text_r)
+    sim = (vec.transform(text_r) @ vec.transform(text_f).T).tocsr()
+    best = np.asarray(sim.argmax(axis=1)).ravel()
+    matched = np.asarray(sim.max(axis=1).todense()).ravel() > 0
+    mass = np.bincount(best[matched], weights=rare_counts[matched], minlength=len(frequent)).astype(float)
+    spread = float(rare_counts[~matched].sum())
+    mass += spread * frequent_counts / frequent_counts.sum()
+    keep = np.flatnonzero(mass > 0)
+    return [frequent[j] for j in keep], (mass[keep] / mass[keep].sum()).tolist()
+
+
 @dataclass
 class Regenerated:
     """Identifier and constant columns: not modelled, produced fresh on sampling.
 
     Identifiers keep the shape of the originals (``CUST-004217`` → ``CUST-918305``: digits
     for digits, letters for letters, punctuation kept; UUIDs as new random UUIDs; integers
-    as distinct integers over the observed range) and are unique within a sample. No
-    original identifier is copied.
+    as distinct integers over the observed range) and are unique within a sample; characters
+    every original shares ("LN-" of "LN-0001234") are kept. No original identifier is
+    copied: values are drawn afresh, so one matches a real id only by chance.
     """
 
     spec: ColumnSpec
@@ -305,6 +416,8 @@ class Regenerated:
     is_uuid: bool = False
     integer_range: tuple[int, int] | None = None
     dtype: str = "object"
+    #: Positions of the template that are literal characters, not placeholders.
+    literal: list[int] = field(default_factory=list)
 
     def fit(self, s: pd.Series) -> None:
         """Learn the shape of the column's values."""
@@ -321,6 +434,13 @@ class Regenerated:
             return
         shapes = text.map(_shape)
         self.template = str(shapes.mode().iloc[0])
+        # Characters every value of that shape shares ("LN-" of "LN-0001234") are kept as
+        # they are; before, the letters were drawn afresh ("RW-4587355").
+        same = text[shapes == self.template]
+        chars = np.array([list(v) for v in same.iloc[:10_000]]) if len(same) else np.zeros((0, 0))
+        if chars.size and len(same) >= 2:
+            self.literal = [int(i) for i in range(chars.shape[1]) if (chars[:, i] == chars[0, i]).all()]
+            self.template = "".join(chars[0, i] if i in self.literal else c for i, c in enumerate(self.template))
 
     def generate(self, n: int, rng: np.random.Generator) -> pd.Series:
         """`n` fresh values, missing at the column's training rate."""
@@ -335,7 +455,7 @@ class Regenerated:
             raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
             out = pd.Series([str(uuid.UUID(bytes=r.tobytes(), version=4)) for r in raw], name=name)
         else:
-            out = pd.Series(_fill_template(self.template, n, rng), name=name)
+            out = pd.Series(_fill_template(self.template, n, rng, getattr(self, "literal", [])), name=name)
         if self.spec.missing_rate > 0:
             missing = rng.random(n) < self.spec.missing_rate
             if self.spec.constant_value is None and self.spec.kind is ColumnKind.CONSTANT:
@@ -353,15 +473,17 @@ def _shape(value: str) -> str:
     return "".join("9" if c.isdigit() else "A" if c.isupper() else "a" if c.islower() else c for c in value)
 
 
-def _fill_template(template: str, n: int, rng: np.random.Generator) -> list[str]:
-    """Unique strings of a shape: 9 → digit, A → upper-case letter, a → lower-case letter."""
+def _fill_template(template: str, n: int, rng: np.random.Generator, literal: list[int] | None = None) -> list[str]:
+    """Unique strings of a shape: 9 → digit, A → upper-case letter, a → lower-case letter;
+    positions in `literal` are kept as written."""
     alphabets = {"9": string.digits, "A": string.ascii_uppercase, "a": string.ascii_lowercase}
-    variable = [i for i, c in enumerate(template) if c in alphabets]
+    fixed = set(literal or ())
+    variable = [i for i, c in enumerate(template) if c in alphabets and i not in fixed]
     capacity = float(np.prod([len(alphabets[template[i]]) for i in variable])) if variable else 1.0
     if capacity < n:
         # Not enough room for n distinct values: widen with a numeric suffix.
         template += "-" + "9" * (len(str(n)) + 1)
-        variable = [i for i, c in enumerate(template) if c in alphabets]
+        variable = [i for i, c in enumerate(template) if c in alphabets and i not in fixed]
     out: list[str] = []
     seen: set[str] = set()
     while len(out) < n:
@@ -491,9 +613,50 @@ class TabularTransformer(ABC):
     def _assemble(self, decoded: dict[str, pd.Series], n: int, rng: np.random.Generator) -> pd.DataFrame:
         for name, reg in self._regenerated.items():
             decoded[name] = reg.generate(n, rng)
+        relations = getattr(self.schema, "relations", None)
+        if relations and n:
+            from synthkit.tabular.relations import enforce
+
+            assert self.schema is not None
+            enforce(decoded, self.schema, relations, self._codec, rng)
         # copy=False also skips pandas' consolidation, which would stack the object columns
         # into one 2-D block (a third of the decoding time at 1M rows, for nothing).
         return pd.DataFrame({c: _positional(decoded[c], n) for c in self.columns}, copy=False)
+
+    def _number_lines(self) -> dict[str, NumberLine]:
+        """The number line of every numeric column (relations compute through them)."""
+        return {}
+
+    def _category_maps(self) -> dict[str, CategoryMap]:
+        return {}
+
+    def _codec(self, column: str) -> tuple[Any, Any]:
+        """(values → floats, floats → values) for a numeric or number-valued column; KeyError
+        for text categories. Used by :func:`synthkit.tabular.relations.enforce`."""
+        line = self._number_lines().get(column)
+        if line is not None:
+            return line.to_float, lambda x, direction=0, line=line: line.from_float(
+                np.array(x, dtype=float), snap=False, direction=direction
+            )
+        cmap = self._category_maps().get(column)
+        if cmap is None or cmap.dtype in ("object", "bool", "boolean", "category", "string", "str"):
+            raise KeyError(column)
+
+        def to_num(s: pd.Series) -> np.ndarray:
+            return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+        def from_num(x: np.ndarray, direction: int = 0, cmap: CategoryMap = cmap) -> pd.Series:
+            x = np.asarray(x, dtype=float)
+            missing = ~np.isfinite(x)
+            if cmap.dtype.startswith(("int", "Int", "uint")):
+                rounder = {0: np.round, 1: np.ceil, -1: np.floor}[direction]
+                ints = rounder(np.where(missing, 0, x)).astype(np.int64)
+                if missing.any():
+                    return pd.Series(pd.array(ints, dtype="Int64"), name=column).mask(missing)
+                return pd.Series(ints, name=column).astype(cmap.dtype)
+            return pd.Series(x, name=column)
+
+        return to_num, from_num
 
     def _check_fitted(self) -> None:
         if not self.columns:
@@ -621,6 +784,12 @@ class ModeSpecificTransformer(TabularTransformer):
                 self.spans.append(Span(spec.name, "categories", start, width))
                 start += width
 
+    def _number_lines(self) -> dict[str, NumberLine]:
+        return {c: st.line for c, st in self._numeric.items()}
+
+    def _category_maps(self) -> dict[str, CategoryMap]:
+        return self._categories
+
     def _transform(self, df: pd.DataFrame, out: np.ndarray, rng: np.random.Generator) -> None:
         for span in self.spans:
             if span.kind == "offset":
@@ -719,7 +888,7 @@ class ModeSpecificTransformer(TabularTransformer):
                     np.copyto(x, np.take(fixed, index, out=scratch, mode="clip"), where=code >= n_gauss)
             else:
                 x = np.take(fixed, index)
-            decoded[column] = state.line.from_float(x)
+            decoded[column] = state.line.from_float(x, rng)
         return decoded
 
     def describe(self) -> list[dict[str, Any]]:
@@ -797,6 +966,12 @@ class MinMaxLogTransformer(TabularTransformer):
                 self.spans.append(Span(spec.name, "value", start, 1))
                 start += 1
 
+    def _number_lines(self) -> dict[str, NumberLine]:
+        return self._lines
+
+    def _category_maps(self) -> dict[str, CategoryMap]:
+        return self._categories
+
     def describe(self) -> list[dict[str, Any]]:
         """Per column: kind, how it is encoded, and how many model columns it takes."""
         assert self.schema is not None
@@ -851,7 +1026,7 @@ class MinMaxLogTransformer(TabularTransformer):
                 lo, hi = self._log_range[spec.name]
                 x = np.exp(lo + v * (hi - lo)) - 1.0 + line.minimum
                 x[missing] = np.nan
-                decoded[spec.name] = line.from_float(x)
+                decoded[spec.name] = line.from_float(x, rng)
             else:
                 cmap = self._categories[spec.name]
                 codes = np.rint(v * max(len(cmap.categories) - 1, 1)).astype(np.int64)
