@@ -7,6 +7,7 @@ output file is left half-written.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -74,12 +75,36 @@ def datasets() -> None:
               help="CSV file for the 19 features.")
 @click.option("--factors", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Optional CSV file for the 11 ground-truth factors, row-aligned with the features.")
-def datasets_credit(n_rows: int, seed: int, output: Path, factors: Path | None) -> None:
-    """Simulated credit-bureau data of the MS-VAE paper (§6.2): 19 features from 11 factors."""
+@click.option("--messy", is_flag=True,
+              help="A loan export with the defects of real bank tables (heaped values, sentinel codes, derived "
+                   "columns, tied missingness, formatted text, free text; 51 columns).")
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --messy: JSON file for the ground truth of every defect.")
+def datasets_credit(n_rows: int, seed: int, output: Path, factors: Path | None, messy: bool, truth: Path | None) -> None:
+    """Simulated credit-bureau data of the MS-VAE paper (§6.2): 19 features from 11 factors;
+    with --messy, a realistic loan export built on them."""
     from synthkit.datasets import simulate_credit
-    from synthkit.tabular.io import write_table
+    from synthkit.tabular.io import write_table, write_text
 
     start = time.perf_counter()
+    if messy:
+        if factors is not None:
+            raise SynthkitError("--factors applies to the clean credit data; with --messy use --truth")
+        from synthkit.datasets import simulate_messy_credit
+
+        with console.status(f"generating {n_rows:,} rows"):
+            table, facts = simulate_messy_credit(n_rows=n_rows, seed=seed)
+            write_table(table, output)
+            if truth is not None:
+                write_text(json.dumps(facts, indent=2) + "\n", truth)
+        console.print(
+            f"wrote {len(table):,} rows × {table.shape[1]} columns to {output}"
+            + (f" and the ground truth of its defects to {truth}" if truth else "")
+            + f" (seed {seed}, {time.perf_counter() - start:.1f} s)"
+        )
+        return
+    if truth is not None:
+        raise SynthkitError("--truth applies to --messy")
     with console.status(f"generating {n_rows:,} rows"):
         features, truth = simulate_credit(n_rows=n_rows, seed=seed)
         write_table(features, output)

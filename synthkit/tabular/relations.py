@@ -468,6 +468,8 @@ def _numeric(df, names, specs, numbers, opts, graph) -> list[Relation]:
             positive = [c for c in cols if c != y and np.nanmin(numbers[c]) > 0]
             if np.nanmin(numbers[y]) > 0:
                 rel = _linear_for(y, positive, numbers, rows, tol, opts, graph, log=True)
+        if rel is not None and rel.type == "linear":
+            rel = _best_target(rel, specs, numbers, scale, tol, graph, opts)
         if rel is not None and graph.can_add(rel.target, rel.sources):
             graph.add(rel.target, rel.sources)
             out.append(rel)
@@ -562,6 +564,62 @@ def _linear_for(y, cands, numbers, rows, tol, opts, graph, log: bool) -> Relatio
     return None
 
 
+def _structure(spec: Any, x: np.ndarray) -> float:
+    """Share of a column's values on structure of its own — a lattice (1.0), heaps, point
+    masses, few values (discrete: 1.0) — that computing it from other columns would lose."""
+    from synthkit.tabular.support import Heaping, robust_decimals
+
+    if spec.kind is ColumnKind.DISCRETE:
+        return 1.0
+    f = x[np.isfinite(x)]
+    if len(f) == 0:
+        return 0.0
+    masses = np.asarray(spec.point_masses, dtype=float)
+    on_mass = float(np.isin(f, masses).mean()) if len(masses) else 0.0
+    bulk = f[~np.isin(f, masses)] if len(masses) else f
+    h = Heaping.fit(bulk, robust_decimals(bulk)) if len(bulk) >= 50 else None
+    if h is None:
+        return on_mass
+    # Only steps that matter at the column's scale (multiples of 25 in amounts around
+    # 14,000, not cents in totals around 2,000).
+    coarse = 1e-3 * float(np.median(np.abs(bulk)))
+    shares = [share for step, share in zip(h.steps, h.shares) if step * h.resolution >= coarse]
+    return max([on_mass, *shares])
+
+
+def _best_target(rel: Relation, specs, numbers, scale, tol, graph, opts) -> Relation | None:
+    """The same identity solved for the column best computed: one without heaps or lattice
+    of its own, then the largest in magnitude (a total is computed from its parts; computing
+    a small part as the difference of two large columns would turn the model's small errors
+    in them into nonsense values). Returns the original when no other member is better."""
+    members = [rel.target, *rel.sources]
+    coefs = dict(zip(rel.sources, rel.params["coefficients"]))
+    coefs[rel.target] = -1.0
+    # Computing x = (y − Σ other terms) / a turns the model's errors in the other columns
+    # into errors of size Σ|a_i|·scale_i: keep that within 3× the column's own scale.
+    def amplification(c: str) -> float:
+        return sum(abs(coefs[o] / coefs[c]) * scale.get(o, 0.0) for o in members if o != c) / max(scale.get(c, 0.0), 1e-300)
+
+    stable = [c for c in members if amplification(c) <= 3.0] or members
+    best = min(stable, key=lambda c: (round(_structure(specs[c], numbers[c]), 1), -scale.get(c, 0.0), members.index(c)))
+    if best == rel.target:
+        return rel
+    a_k = coefs[best]
+    others = [c for c in members if c != best]
+    new_coefs = [float(-coefs[c] / a_k) for c in others]
+    new_coefs = [min(_snap(c), key=lambda v: abs(v - c)) if abs(min(_snap(c), key=lambda v: abs(v - c)) - c) < 1e-9 else c for c in new_coefs]
+    intercept = float(-rel.params.get("intercept", 0.0) / a_k)
+    candidate_graph_ok = graph.can_add(best, others)
+    if not candidate_graph_ok:
+        return rel
+    ok, total = _check_linear(numbers[best], [numbers[c] for c in others], np.asarray(new_coefs), intercept,
+                              tol[best], [tol[c] for c in others])
+    if total < 50 or ok / total < opts.min_holds or total < 0.95 * np.isfinite(numbers[best]).sum():
+        return rel
+    return Relation("linear", best, others, ok / total, params={"coefficients": new_coefs, "intercept": intercept},
+                    n_rows=total, exceptions=total - ok)
+
+
 def _fit_trimmed(a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least squares refitted without the 1 % largest residuals (a relation's exceptions
     would otherwise pull its coefficients off round values); residuals of the kept rows."""
@@ -612,6 +670,8 @@ def _confirm(y, terms, coef, numbers, tol, opts, log: bool) -> Relation | None:
     ok, total, coefs, b = best
     if ok / total < opts.min_holds or any(c == 0 for c in coefs):
         return None
+    if len(np.unique(yv[np.isfinite(yv)])) <= 20 and any(abs(c - round(c, 2)) > 1e-9 for c in [*coefs, b]):
+        return None  # codes (1, 2, 3) "fitted" by 1.96·flag + 1.04: a lookup's job, not an identity
     if total < 0.95 * np.isfinite(yv).sum():
         return None  # holds only where a sparse term is present: not the column's rule
     return Relation(
@@ -657,7 +717,8 @@ def _annuities(cols, numbers, rows, tol, opts, graph) -> list[Relation]:
     terms = []
     for c in cols:
         v = numbers[c][np.isfinite(numbers[c])]
-        if len(np.unique(v)) <= 30 and ranges[c][0] >= 1 and ranges[c][1] <= 600 and np.all(np.mod(v, 1) == 0):
+        # Whole numbers of months or years, allowing a few codes (9999) beside them.
+        if len(np.unique(v)) <= 30 and ranges[c][0] >= 1 and np.mean(v <= 600) >= 0.99 and np.all(np.mod(v, 1) == 0):
             terms.append(c)
     positives = [c for c in cols if ranges[c][0] > 0]
     out: list[Relation] = []

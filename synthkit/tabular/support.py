@@ -121,7 +121,8 @@ def detect_sentinels(values: np.ndarray, max_share: float = MAX_SENTINEL_SHARE) 
     neg = uniq < 0
     if neg.any() and not neg.all():
         n_neg = int(counts[neg].sum())
-        if neg.sum() <= 3 and n_neg <= limit and (uniq[~neg] >= 0).all() and len(uniq[~neg]) >= 3:
+        # Negative codes ("−1: never delinquent") may be common; 5 % still leaves the bulk.
+        if neg.sum() <= 3 and n_neg <= max(limit, 0.05 * len(x)) and (uniq[~neg] >= 0).all() and len(uniq[~neg]) >= 3:
             found.extend(float(v) for v in uniq[neg])
             return sorted(set(found))
     # ... or isolated extremes below, as above.
