@@ -470,6 +470,8 @@ def _numeric(df, names, specs, numbers, opts, graph) -> list[Relation]:
                 rel = _linear_for(y, positive, numbers, rows, tol, opts, graph, log=True)
         if rel is not None and rel.type == "linear":
             rel = _best_target(rel, specs, numbers, scale, tol, graph, opts)
+        elif rel is not None and rel.type == "ratio":
+            rel = _best_ratio_target(rel, specs, numbers, tol, graph, opts)
         if rel is not None and graph.can_add(rel.target, rel.sources):
             graph.add(rel.target, rel.sources)
             out.append(rel)
@@ -583,7 +585,8 @@ def _structure(spec: Any, x: np.ndarray) -> float:
     # Only steps that matter at the column's scale (multiples of 25 in amounts around
     # 14,000, not cents in totals around 2,000).
     coarse = 1e-3 * float(np.median(np.abs(bulk)))
-    shares = [share for step, share in zip(h.steps, h.shares) if step * h.resolution >= coarse]
+    # The unit of the column's decimals is no structure: rounding restores it.
+    shares = [share for step, share in zip(h.steps, h.shares) if step > 1 and step * h.resolution >= coarse]
     return max([on_mass, *shares])
 
 
@@ -617,6 +620,31 @@ def _best_target(rel: Relation, specs, numbers, scale, tol, graph, opts) -> Rela
     if total < 50 or ok / total < opts.min_holds or total < 0.95 * np.isfinite(numbers[best]).sum():
         return rel
     return Relation("linear", best, others, ok / total, params={"coefficients": new_coefs, "intercept": intercept},
+                    n_rows=total, exceptions=total - ok)
+
+
+def _best_ratio_target(rel: Relation, specs, numbers, tol, graph, opts) -> Relation | None:
+    """A product or ratio solved for its least structured member: a loan-to-price ratio
+    heaped at 0.80 and 0.90 keeps its heaps when the price is computed from it and the amount
+    (relative errors add up in a ratio whichever member is computed, so only structure
+    matters)."""
+    members = [rel.target, *rel.sources]
+    exps = dict(zip(rel.sources, rel.params["exponents"]))
+    exps[rel.target] = -1.0
+    best = min(members, key=lambda c: (round(_structure(specs[c], numbers[c]), 1), members.index(c)))
+    if best == rel.target:
+        return rel
+    others = [c for c in members if c != best]
+    # target = factor · Π x^e  ⇔  best = factor^(−1/e_b) · Π_{others} x^(−e_x/e_b)
+    e_b = exps[best]
+    new_exps = [float(-exps[c] / e_b) for c in others]
+    factor = float(rel.params.get("factor", 1.0)) ** (-1.0 / e_b)
+    if not graph.can_add(best, others) or any(abs(abs(e) - 1) > 1e-9 for e in new_exps):
+        return rel
+    ok, total = _check_ratio(numbers[best], [numbers[c] for c in others], new_exps, factor, tol[best])
+    if total < max(50, 0.95 * np.isfinite(numbers[best]).sum()) or ok / total < opts.min_holds:
+        return rel
+    return Relation("ratio", best, others, ok / total, params={"exponents": new_exps, "factor": factor},
                     n_rows=total, exceptions=total - ok)
 
 

@@ -110,6 +110,9 @@ class NumberLine:
     #: Lattice and heaps of the bulk (None: none), and its empty stretches (lo, hi rows).
     heaping: Heaping | None = None
     gaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    #: Values stored as float32 (a Stata or SAS export: 0.8 read back as 0.800000011920929):
+    #: decoded values are rounded to float32 too, as the originals are.
+    float32: bool = False
     #: UTC offsets (minutes) of a timestamp column written with offsets, and their shares:
     #: each generated timestamp is written with an offset drawn from them.
     utc_offsets: tuple[list[float], list[float]] | None = None
@@ -163,6 +166,7 @@ class NumberLine:
         if self.spec.kind is not ColumnKind.DATETIME:
             self.heaping = Heaping.fit(bulk, _decimals(bulk))
             self.gaps = find_gaps(bulk)
+            self.float32 = self.decimals is None and bool(np.array_equal(finite.astype(np.float32).astype(float), finite))
         if self.dtype == "float64" and self.decimals is not None and self.decimals <= 0 and self.spec.missing_rate > 0:
             # Integers with gaps: pandas read them as floats; restore them as nullable ints.
             self.dtype = "Int64"
@@ -182,6 +186,14 @@ class NumberLine:
         missing = ~np.isfinite(x)
         any_missing = bool(missing.any())
         if not snap:
+            heaping = getattr(self, "heaping", None)
+            if direction and heaping is not None:
+                # Moved to satisfy an order relation: stay on the column's lattice, on the
+                # side that keeps the order (an amount on multiples of 25 raised to 10,012.5
+                # becomes 10,025).
+                lattice = heaping.steps[0] * heaping.resolution
+                units = x[~missing] / lattice
+                x[~missing] = (np.ceil(units - 1e-9) if direction > 0 else np.floor(units + 1e-9)) * lattice
             return self._typed(x, missing, any_missing, direction, rng)
         heaping, gaps = getattr(self, "heaping", None), getattr(self, "gaps", None)
         bulk_range = getattr(self, "bulk_minimum", self.minimum), getattr(self, "bulk_maximum", self.maximum)
@@ -205,6 +217,8 @@ class NumberLine:
         1) or down (−1) — and give it the column's type."""
         if any_missing:
             x[missing] = self.minimum  # placeholders, masked below
+        if getattr(self, "float32", False):
+            x = x.astype(np.float32).astype(np.float64)
         if self.decimals is not None:
             if direction:
                 scale = 10.0**self.decimals
@@ -287,6 +301,8 @@ class CategoryMap:
     emit: list[Any] = field(default_factory=list)
     emit_probs: list[float] = field(default_factory=list)
     min_similar_pool: int = 20
+    #: Free text: a word chain generating new values for the pooled code (synthkit.tabular.text).
+    text_model: Any = None
 
     def fit(self, s: pd.Series) -> None:
         """Learn the categories of a column."""
@@ -304,9 +320,18 @@ class CategoryMap:
             self.categories = [v for v, r in zip(values, rare) if not r]
             self.pool = [v for v, r in zip(values, rare) if r]
             self.pool_probs = (freq[rare] / freq[rare].sum()).tolist()
-            self.emit, self.emit_probs = [], []
+            self.emit, self.emit_probs, self.text_model = [], [], None
             if self.dtype == "object" and len(self.pool) >= self.min_similar_pool and self.categories:
-                self.emit, self.emit_probs = _similar_frequent(self.pool, freq[rare], self.categories, freq[~rare])
+                from synthkit.tabular.text import WordChain
+
+                chain = WordChain(salt=f"synthkit:{self.spec.name}")
+                if chain.fit(values, freq, self.pool):
+                    # New titles in the column's common words stand for the rare ones, which
+                    # are not kept (only salted hashes, to never emit one).
+                    self.text_model = chain
+                    self.pool, self.pool_probs = [_RARE_TEXT], [1.0]
+                else:
+                    self.emit, self.emit_probs = _similar_frequent(self.pool, freq[rare], self.categories, freq[~rare])
         else:
             self.categories = values
 
@@ -355,7 +380,10 @@ class CategoryMap:
             table[self.n_codes - 1] = np.nan
         values = table[codes]
         missing = np.zeros(len(codes), dtype=bool)
-        if self.pool:
+        if self.pool and getattr(self, "text_model", None) is not None:
+            pooled = np.flatnonzero(codes == len(self.categories))
+            values[pooled] = np.array(self.text_model.sample(len(pooled), rng), dtype=object)
+        elif self.pool:
             pooled = np.flatnonzero(codes == len(self.categories))
             emit = getattr(self, "emit", None)
             out_values, out_probs = (emit, self.emit_probs) if emit else (self.pool, self.pool_probs)
@@ -378,6 +406,10 @@ class CategoryMap:
             return out.astype(self.dtype)
         except (TypeError, ValueError):
             return out
+
+
+#: Stand-in pool entry of a free-text column whose rare values are not kept.
+_RARE_TEXT = "\x00rare text"
 
 
 def _similar_frequent(rare: list[Any], rare_counts: np.ndarray, frequent: list[Any], frequent_counts: np.ndarray) -> tuple[list[Any], list[float]]:
