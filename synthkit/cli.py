@@ -580,6 +580,16 @@ def evaluate(train: Path, synthetic: Path, holdout: Path | None, target: str | N
     top = (det.get("holdout") or det["train"]).get("top_features") or []
     if top:
         out.print("detectable mostly through: " + ", ".join(f"{f['column']} ({f['importance']:.0%})" for f in top[:5]))
+    diag = det.get("holdout") or det["train"]
+    if diag.get("columns"):
+        out.print("columns that give it away (C2ST AUC of the column alone): "
+                  + ", ".join(f"{c['column']} ({c['auc']:.2f})" for c in diag["columns"][:5]))
+    from synthkit.evaluate.report import PAIR_LIFT_FLAG
+
+    broken = [p for p in diag.get("pairs") or [] if p["lift"] > PAIR_LIFT_FLAG]
+    if broken:
+        out.print("pairs more detectable than their columns (a broken relation?): " + ", ".join(
+            f"{p['columns'][0]} + {p['columns'][1]} (AUC {p['auc']:.2f}, {p['lift']:+.2f})" for p in broken[:3]))
     if output is not None:
         ev.write(output, title=f"synthkit evaluation: {synthetic.name} against {train.name}")
         console.print(f"report written to {output / 'report.html'} and {output / 'report.json'}")

@@ -2,7 +2,6 @@
 ground truth: what synthkit's schema and relation detection find, and what a fit gives back."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from synthkit.datasets import simulate_messy_credit

@@ -148,6 +148,8 @@ class Relation:
 
 def _linear_text(sources: list[str], coefs: list[float], intercept: float) -> str:
     parts = []
+    order = sorted(range(len(sources)), key=lambda i: coefs[i] < 0)  # positive terms first
+    sources, coefs = [sources[i] for i in order], [coefs[i] for i in order]
     for c, a in zip(sources, coefs):
         sign = "-" if a < 0 else "+"
         mag = abs(a)
@@ -528,7 +530,10 @@ def _linear_for(y, cands, numbers, rows, tol, opts, graph, log: bool) -> Relatio
             if mask.sum() < max(50, 10 * (len(chosen) + 2)):
                 continue
             a = np.column_stack([xs_all[k][mask] for k in (*chosen, c)] + [np.ones(mask.sum())])
-            coef, resid = _fit_trimmed(a, ys[mask])
+            # Plain least squares to rank candidates (fast); the chosen set is refitted
+            # without its exceptions below.
+            coef, *_ = np.linalg.lstsq(a, ys[mask], rcond=None)
+            resid = ys[mask] - a @ coef
             sse = float(resid @ resid) / max(float(np.var(ys[mask])) * mask.sum(), 1e-300)
             if best is None or sse < best[0]:
                 best = (sse, c, coef)
@@ -962,13 +967,11 @@ def violations(df: pd.DataFrame, specs: dict, rel: Relation) -> np.ndarray:
         hit = _key_series(df[rel.sources[0]]).isin(values).to_numpy()
         return df[rel.target].isna().to_numpy() != hit
     if rel.type == "lookup":
-        table = rel.params["table"]
         got, known = _lookup_values(df, rel)
         have = _key_series(df[rel.target]).to_numpy()
         bad = np.zeros(n, dtype=bool)
         idx = np.flatnonzero(known)
         bad[idx] = [not _same(a, b) for a, b in zip(have[idx], got[idx])]
-        del table
         return bad
     if rel.type == "order":
         a, b = num(rel.target), num(rel.sources[0])
@@ -1057,9 +1060,7 @@ def enforce(
     """Make decoded columns keep `relations` (in place; see the module docstring for the order)."""
     if not relations:
         return
-    n = len(next(iter(decoded.values())))
     value_targets = {r.target for r in relations if r.type in VALUE_TYPES}
-    value_sources = {s for r in relations if r.type in VALUE_TYPES for s in r.sources}
     missing_rules = [r for r in relations if r.type in ("missing_iff", "missing_together")]
     masks: dict[str, np.ndarray] = {}
     # 1. Missingness: missing_iff before missing_together (a leader may follow a category).
@@ -1095,7 +1096,6 @@ def enforce(
             break
     else:
         _compute_all(decoded, relations, masks, codec)  # computed columns are exact, always
-    del n, value_sources
 
 
 def _compute_all(decoded: dict[str, pd.Series], relations: list[Relation], masks: dict[str, np.ndarray], codec: Codec) -> None:

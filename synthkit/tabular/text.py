@@ -10,13 +10,12 @@ share that rare titles hold in the data is generated as *new* titles from a word
   titles — a word that few people use is left out, so no rare spelling or name survives;
 * a title is a walk through word-to-word transitions counted over all titles (first-order
   Markov chain, with start and end), case kept as the word's most common spelling;
-* a walk that spells a rare training title, or is longer than the longest title, is drawn
-  again; the rare titles are kept only as salted hashes, so the model file holds no rare
-  original.
+* a walk that spells any training title, or is longer than the longest title, is drawn
+  again — frequent titles have codes of their own, and rare ones must never be emitted; the
+  titles are kept only as salted hashes, so the model file holds no rare original.
 
-Walks that spell a *frequent* title are fine (they are not identifying); most walks spell
-new combinations of common words ("senior account manager"), which is what rare titles look
-like to a reader and to a detector.
+So the walks spell new combinations of common words ("senior account manager"), which is
+what rare titles look like to a reader and to a detector.
 """
 
 from __future__ import annotations
@@ -53,7 +52,8 @@ class WordChain:
     forbidden: set[bytes] = field(default_factory=set)
 
     def fit(self, values: list[Any], counts: np.ndarray, rare: list[Any]) -> bool:
-        """Learn from the distinct `values` with their `counts`; `rare` are never emitted.
+        """Learn from the distinct `values` with their `counts`; `rare` (the caller passes
+        every value) are never emitted.
         Returns False when the column has too few common words to build titles from."""
         texts = [str(v) for v in values]
         doc_words = Counter()
@@ -98,7 +98,7 @@ class WordChain:
         return True
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
-        """`n` titles; none spells a rare training title. All walks advance together, one
+        """Up to `n` titles; none spells a forbidden (training) title. All walks advance together, one
         word a step (a million titles take a few seconds, not minutes)."""
         out: list[str] = []
         for _ in range(50):
@@ -131,6 +131,4 @@ class WordChain:
                 out.append(text)
                 if len(out) == n:
                     break
-        while len(out) < n:  # a chain that can only spell forbidden titles (never seen in tests)
-            out.append(self.words[int(rng.integers(len(self.words)))])
-        return out
+        return out  # fewer than n when the chain mostly spells training titles: the caller fills in

@@ -325,13 +325,17 @@ class CategoryMap:
                 from synthkit.tabular.text import WordChain
 
                 chain = WordChain(salt=f"synthkit:{self.spec.name}")
-                if chain.fit(values, freq, self.pool):
+                # Every training title is forbidden: the pooled share stands for titles
+                # nobody else has, so it is spent on new ones (a walk that spells "manager"
+                # would inflate the frequent titles, which have codes of their own).
+                # Frequent labels most like the rare ones: what a pooled draw becomes when no
+                # word chain can be built, or it cannot spell enough new titles.
+                self.emit, self.emit_probs = _similar_frequent(self.pool, freq[rare], self.categories, freq[~rare])
+                if chain.fit(values, freq, values):
                     # New titles in the column's common words stand for the rare ones, which
                     # are not kept (only salted hashes, to never emit one).
                     self.text_model = chain
                     self.pool, self.pool_probs = [_RARE_TEXT], [1.0]
-                else:
-                    self.emit, self.emit_probs = _similar_frequent(self.pool, freq[rare], self.categories, freq[~rare])
         else:
             self.categories = values
 
@@ -382,7 +386,11 @@ class CategoryMap:
         missing = np.zeros(len(codes), dtype=bool)
         if self.pool and getattr(self, "text_model", None) is not None:
             pooled = np.flatnonzero(codes == len(self.categories))
-            values[pooled] = np.array(self.text_model.sample(len(pooled), rng), dtype=object)
+            new = self.text_model.sample(len(pooled), rng)
+            if len(new) < len(pooled):  # a chain that mostly spells training titles
+                draws = rng.choice(len(self.emit), size=len(pooled) - len(new), p=self.emit_probs)
+                new += [self.emit[i] for i in draws]
+            values[pooled] = np.array(new, dtype=object)
         elif self.pool:
             pooled = np.flatnonzero(codes == len(self.categories))
             emit = getattr(self, "emit", None)
