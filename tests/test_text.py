@@ -74,3 +74,23 @@ def test_small_vocabulary_falls_back_to_similar_frequent_labels():
     cmap.fit(s)
     out = cmap.decode(cmap.encode(s), np.random.default_rng(0))
     assert set(out) <= {"alpha", "beta"}
+
+
+def test_model_file_is_the_same_in_every_process(tmp_path):
+    """Two fits in processes with different hash seeds pickle to the same bytes (a set of
+    hashes would not)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import pickle,sys; sys.path.insert(0, %r); from test_text import titles; "
+        "from synthkit.tabular.schema import infer_column; from synthkit.tabular.transformer import CategoryMap; "
+        "s = titles(); c = CategoryMap(infer_column(s)); c.fit(s); sys.stdout.buffer.write(pickle.dumps(c))"
+    ) % os.path.dirname(__file__)
+    blobs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed},
+                       check=True).stdout
+        for seed in ("1", "2")
+    ]
+    assert blobs[0] == blobs[1]

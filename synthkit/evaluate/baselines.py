@@ -45,7 +45,11 @@ def sdv_metadata(schema: Schema) -> Any:
     columns: dict[str, dict[str, Any]] = {}
     for c in schema.columns:
         entry: dict[str, Any] = {"sdtype": _SDTYPE[c.kind]}
-        if c.kind is ColumnKind.DATETIME and c.datetime_format:
+        if getattr(c, "number_format", None) or getattr(c, "offset_format", None):
+            # SDV reads neither "$1,200.00" as a number nor "…+01:00" as a datetime: such
+            # columns go to it as categories, as its own metadata detection would have them.
+            entry = {"sdtype": "categorical"}
+        elif c.kind is ColumnKind.DATETIME and c.datetime_format:
             entry["datetime_format"] = c.datetime_format
         columns[c.name] = entry
     ids = [c.name for c in schema.columns if c.kind is ColumnKind.IDENTIFIER]

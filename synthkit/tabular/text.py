@@ -49,7 +49,9 @@ class WordChain:
     next_states: list[np.ndarray] = field(default_factory=list)
     next_cdf: list[np.ndarray] = field(default_factory=list)
     max_words: int = 8
-    forbidden: set[bytes] = field(default_factory=set)
+    #: Salted hashes of the training titles, sorted (a set would pickle in the process's hash
+    #: order, and two identical fits would write different model files).
+    forbidden: list[bytes] = field(default_factory=list)
 
     def fit(self, values: list[Any], counts: np.ndarray, rare: list[Any]) -> bool:
         """Learn from the distinct `values` with their `counts`; `rare` (the caller passes
@@ -94,13 +96,14 @@ class WordChain:
             w = np.array([row[k] for k in nxt], dtype=float)
             self.next_states.append(nxt)
             self.next_cdf.append(np.cumsum(w) / w.sum())
-        self.forbidden = {_digest(self.salt, str(v)) for v in rare}
+        self.forbidden = sorted({_digest(self.salt, str(v)) for v in rare})
         return True
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
         """Up to `n` titles; none spells a forbidden (training) title. All walks advance together, one
         word a step (a million titles take a few seconds, not minutes)."""
         out: list[str] = []
+        forbidden = set(self.forbidden)
         for _ in range(50):
             need = n - len(out)
             if need <= 0:
@@ -126,7 +129,7 @@ class WordChain:
                 if len(toks) == 0:
                     continue
                 text = " ".join(self.words[k] for k in toks)
-                if _digest(self.salt, text) in self.forbidden:
+                if _digest(self.salt, text) in forbidden:
                     continue
                 out.append(text)
                 if len(out) == n:
