@@ -48,8 +48,8 @@ Choices, and why:
   b copies keep the earlier column free).
 * Enforcement: missingness first (a follower takes its leader's mask; a row that needs a
   value the model left empty takes one from another synthetic row — never a real row),
-  then order relations between free columns (a breaking row takes the pair of another
-  synthetic row that keeps it), then computed columns in dependency order, then order
+  then order relations between free columns (a row breaking an isolated one takes the pair
+  of another synthetic row that keeps it; chained ones raise the high side), then computed columns in dependency order, then order
   relations involving a computed column (adjusting the free side).
 """
 
@@ -1079,14 +1079,23 @@ def enforce(
     computed_orders = [
         r for r in orders if (r.target in value_targets) != (r.sources[0] in value_targets)
     ]
+    # A pair in no other order relation takes a donor pair; pairs in a chain (a ≤ b ≤ c) are
+    # fixed by raising the high side, which settles: donor pairs would cascade along the
+    # chain, each replacement breaking the next link (on the lending table, with ten chained
+    # count relations, donors gave a C2ST AUC of 0.953 against 0.925 raising).
+    degree: dict[str, int] = {}
+    for r in orders:
+        for c in (r.target, r.sources[0]):
+            degree[c] = degree.get(c, 0) + 1
+    mode = {id(r): "donor" if degree[r.target] == degree[r.sources[0]] == 1 else "high" for r in free_orders}
     for _round in range(3):
-        # 2. Order relations between free columns: a row that breaks one takes the pair of
-        # values of another synthetic row that keeps it. On the simulated credit data (open
-        # trades ≤ inquiries, violated in many model rows) this gave an XGBoost C2ST AUC of
-        # 0.710 where raising the high side gave 0.744 and no enforcement 0.724: moving one
-        # side piles values onto the boundary, a donor pair does not.
+        # 2. Order relations between free columns: a row that breaks an isolated one takes
+        # the pair of values of another synthetic row that keeps it. On the simulated credit
+        # data (open trades ≤ inquiries, violated in many model rows) this gave an XGBoost
+        # C2ST AUC of 0.711 where raising the high side gave 0.744 and no enforcement 0.724:
+        # moving one side piles values onto the boundary, a donor pair does not.
         for _ in range(len(free_orders) + 1):
-            if not any([_order(decoded, rel, codec, adjust="donor", rng=rng) for rel in free_orders]):
+            if not any([_order(decoded, rel, codec, adjust=mode[id(rel)], rng=rng) for rel in free_orders]):
                 break
         # 3. Computed columns, in dependency order.
         _compute_all(decoded, relations, masks, codec)
