@@ -38,8 +38,9 @@ Choices, and why:
   then checked on every row: a 10,000 × 55 table is searched in about a second.
 * A relation must be informative: the determined column varies (its majority value leaves
   at least 1 % of rows), the exceptions are at most a tenth of that variation, and each key
-  level of a lookup is seen in more than one row on average (with 20+ rows per key on
-  average for two-key lookups) — a key unique per row "determines" everything.
+  level of a lookup is seen in five rows or more on average (20+ for two-key lookups) — a
+  key unique per row "determines" everything, and a lookup table of near-unique keys would
+  carry rare labels into the model file.
 * Linear identities are found by forward selection of up to four terms per target, totals
   first (the column with the most distinct values is the one computed: it is the least
   structured, so computing it loses no heaping or lattice of its parts); coefficients and
@@ -380,7 +381,7 @@ def _lookups(df, names, specs, opts, graph) -> list[Relation]:
         c
         for c in names
         if specs[c].kind in CATEGORY_LIKE
-        and 2 <= distinct[c] <= min(opts.max_key_levels, n / 2)
+        and 2 <= distinct[c] <= min(opts.max_key_levels, n / 5)
         and not (specs[c].kind is ColumnKind.DISCRETE and distinct[c] > opts.max_discrete_key_levels)
     ]
     slack = int((1 - opts.min_holds) * n)
