@@ -392,8 +392,9 @@ def _synthkit_view(
             # Formatted numbers ("$1,200.00") through their display format.
             from synthkit.tabular.formats import NumberFormat
 
-            text = s.astype(object).where(s.isna(), s.astype(str).str.strip())
-            view[name] = pd.Series(NumberFormat.from_dict(formats[name]).parse(text), index=s.index)
+            from synthkit.tabular.schema import stripped_text
+
+            view[name] = pd.Series(NumberFormat.from_dict(formats[name]).parse(stripped_text(s)), index=s.index)
             continue
         numbers = _as_numbers(s)
         present = int(s.notna().sum())

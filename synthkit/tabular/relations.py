@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from synthkit.errors import SynthkitError
-from synthkit.tabular.schema import ColumnKind, Schema, column_numbers, datetime_ns
+from synthkit.tabular.schema import ColumnKind, Schema, column_numbers
 
 RELATION_TYPES = ("lookup", "linear", "ratio", "annuity", "order", "missing_together", "missing_iff")
 VALUE_TYPES = ("lookup", "linear", "ratio", "annuity")
@@ -187,14 +187,6 @@ def _jsonable(v: Any) -> Any:
 # ---------------------------------------------------------------------------------------
 
 
-def _numbers(s: pd.Series, kind: ColumnKind, spec: Any = None) -> np.ndarray:
-    if spec is not None:
-        return column_numbers(s, spec)
-    if kind is ColumnKind.DATETIME:
-        return datetime_ns(s)
-    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
 def _codes(s: pd.Series) -> tuple[np.ndarray, int]:
     """Integer codes with missing as a level of its own."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
@@ -276,7 +268,7 @@ def detect_relations(df: pd.DataFrame, schema: Schema, options: RelationOptions 
     found += _missingness(df, names, specs, opts, graph)
     found += _lookups(df, names, specs, opts, graph)
     numbers = {
-        c: _numbers(df[c], specs[c].kind, specs[c])
+        c: column_numbers(df[c], specs[c])
         for c in names
         if specs[c].kind in NUMBER_KINDS or specs[c].kind is ColumnKind.DATETIME
     }
@@ -961,7 +953,7 @@ def violations(df: pd.DataFrame, specs: dict, rel: Relation) -> np.ndarray:
     n = len(df)
 
     def num(c):
-        return _numbers(df[c], specs[c].kind, specs[c])
+        return column_numbers(df[c], specs[c])
 
     if rel.type == "missing_together":
         return df[rel.target].isna().to_numpy() != df[rel.sources[0]].isna().to_numpy()

@@ -532,20 +532,20 @@ def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
         if spec.offset_format:
             from synthkit.tabular.formats import OffsetDatetimeFormat
 
-            return OffsetDatetimeFormat.from_dict(spec.offset_format).parse(_text(s))[0]
+            return OffsetDatetimeFormat.from_dict(spec.offset_format).parse(stripped_text(s))[0]
         return datetime_ns(s, spec.datetime_format)
     if spec.number_format:
         from synthkit.tabular.formats import NumberFormat
 
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             return s.to_numpy(dtype=float, na_value=np.nan)  # already numbers (e.g. a decoded frame)
-        return NumberFormat.from_dict(spec.number_format).parse(_text(s))
+        return NumberFormat.from_dict(spec.number_format).parse(stripped_text(s))
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         return s.to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _text(s: pd.Series) -> pd.Series:
+def stripped_text(s: pd.Series) -> pd.Series:
     """Text cells stripped, missing kept missing (for the format parsers)."""
     return s.astype(object).where(s.isna(), s.astype(str).str.strip())
 
@@ -722,7 +722,7 @@ def _declared_column(s: pd.Series, name: str, declared: dict[str, Any], opts: In
         except (TypeError, ValueError) as exc:
             raise SynthkitError(f"column {name!r}: invalid number_format ({exc})") from None
         spec.number_format = number_format.to_dict()
-        nonnull = pd.Series(number_format.parse(_text(nonnull)), index=nonnull.index)
+        nonnull = pd.Series(number_format.parse(stripped_text(nonnull)), index=nonnull.index)
     if kind is ColumnKind.DATETIME and (declared.get("offset_format") or inferred.offset_format):
         spec.offset_format = declared.get("offset_format") or inferred.offset_format
         spec.missing_rate = inferred.missing_rate

@@ -43,6 +43,7 @@ from synthkit.tabular.schema import (
     column_numbers,
     datetime_ns,
     infer_schema,
+    stripped_text,
 )
 
 #: Offsets are (x − μ) / (STD_MULTIPLIER · σ), as in CTGAN/TVAE, so ±4σ maps to ±1.
@@ -138,9 +139,7 @@ class NumberLine:
         if getattr(self.spec, "offset_format", None):
             from synthkit.tabular.formats import OffsetDatetimeFormat
 
-            offsets = OffsetDatetimeFormat.from_dict(self.spec.offset_format).parse(
-                s.astype(object).where(s.isna(), s.astype(str).str.strip())
-            )[1]
+            offsets = OffsetDatetimeFormat.from_dict(self.spec.offset_format).parse(stripped_text(s))[1]
             values, counts = np.unique(offsets[np.isfinite(offsets)], return_counts=True)
             self.utc_offsets = (values.tolist(), (counts / counts.sum()).tolist()) if len(values) else ([0.0], [1.0])
         if self.spec.kind is ColumnKind.DATETIME:
