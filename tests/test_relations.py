@@ -155,3 +155,72 @@ def test_relation_dict_round_trip():
     r = Relation("lookup", "grade", ["sub_grade"], 0.9995, {"table": [["A1", "A"]]}, n_rows=2000, exceptions=1)
     back = Relation.from_dict(r.to_dict(), source="inferred")
     assert back.describe() == r.describe() and back.params == r.params
+
+
+def _rate_table(n=6000, seed=0):
+    """Rates set per (grade, month) from a rate table, with a few rows on the previous table,
+    and a rate that is once-off for one row (a value that must never be emitted)."""
+    rng = np.random.default_rng(seed)
+    grade = rng.choice(list("ABCDE"), n)
+    month = rng.choice(["Jan", "Feb", "Mar"], n)
+    base = {"A": 5.0, "B": 8.0, "C": 11.0, "D": 14.0, "E": 17.0}
+    shift = {"Jan": 0.0, "Feb": 0.25, "Mar": 0.5}
+    rate = np.array([base[g] + shift[m] for g, m in zip(grade, month)])
+    old = rng.random(n) < 0.05  # still on the previous month's table
+    rate[old] -= 0.25
+    rate[0] = 99.0
+    return pd.DataFrame({"grade": grade, "month": month, "rate": rate, "income": rng.lognormal(11, 0.4, n).round(-2)})
+
+
+def test_near_determined_column_is_drawn_given_its_key():
+    df = _rate_table()
+    rels = detect_relations(df, infer_schema(df))
+    cond = next(r for r in rels if r.target == "rate")
+    assert cond.type == "conditional" and cond.sources == ["grade", "month"]
+    assert 0.94 <= cond.params["mode_share"] <= 0.96
+    assert cond.exceptions == 1  # the once-off rate, pooled with its key's usual rate
+    assert "rate is drawn given (grade, month)" in cond.describe()
+    synth = Synthesizer("betatcvae", seed=0, epochs=3, progress=False).fit(df, track=False)
+    # Drawn, so not modelled: no model column for it.
+    assert "rate" not in {sp.column for sp in synth.transformer.spans}
+    assert {r["column"]: r["width"] for r in synth.transformer.describe()}["rate"] == 0
+    out = synth.sample(6000, seed=2)
+    assert out["rate"].dtype == df["rate"].dtype and out["rate"].notna().all()
+    assert 99.0 not in set(out["rate"])
+    # The rate keeps its key's distribution: the usual rate in ~95 % of rows, never a rate
+    # the key did not have.
+    usual = np.array([{"A": 5.0, "B": 8.0, "C": 11.0, "D": 14.0, "E": 17.0}[g] + {"Jan": 0, "Feb": 0.25, "Mar": 0.5}[m]
+                      for g, m in zip(out["grade"], out["month"])])
+    assert 0.93 <= (out["rate"].to_numpy() == usual).mean() <= 0.97
+    assert set(out["rate"].to_numpy() - usual) <= {0.0, -0.25}
+    assert all(r["output"] == 1.0 for r in hold_rates(out, synth.schema, [cond]))
+
+
+def test_near_constant_column_is_not_drawn_given_a_key():
+    rng = np.random.default_rng(3)
+    n = 5000
+    df = pd.DataFrame({"k": rng.choice(list("abcd"), n), "flag": np.where(rng.random(n) < 0.97, "no", "yes"),
+                       "x": rng.normal(size=n)})
+    assert not [r for r in detect_relations(df, infer_schema(df)) if r.type == "conditional"]
+
+
+def test_declared_conditional_learns_its_table():
+    df = _rate_table()
+    schema = infer_schema(df)
+    rel = fit_declared(df, schema, parse_relations([{"type": "conditional", "target": "rate", "sources": ["grade", "month"]}]))[0]
+    assert rel.type == "conditional" and rel.params["table"] and rel.exceptions == 1
+
+
+def test_unseen_key_of_a_drawn_column_takes_a_donor_value():
+    df = _rate_table()
+    schema = infer_schema(df)
+    schema.relations = fit_declared(df, schema, parse_relations([{"type": "conditional", "target": "rate",
+                                                                    "sources": ["grade", "month"]}]))
+    from synthkit.tabular.transformer import build_transformer
+
+    t = build_transformer("mode_specific", schema).fit(df)
+    decoded = {"grade": pd.Series(["B", "A", "C"]), "month": pd.Series(["Jan", "Apr", "Mar"]),
+               "income": pd.Series([50_000.0] * 3)}
+    out = t._assemble(decoded, 3, np.random.default_rng(1))
+    assert out["rate"].iloc[0] in (8.0, 7.75) and out["rate"].iloc[2] in (11.5, 11.25)
+    assert out["rate"].iloc[1] in (out["rate"].iloc[0], out["rate"].iloc[2])  # "Apr" never occurred

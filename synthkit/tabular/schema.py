@@ -809,7 +809,7 @@ def describe_schema(schema: Schema) -> list[dict[str, str]]:
         details.extend(c.notes)
         for r in schema.relations:
             if r.target == c.name and r.type != "order":
-                details.append(("computed: " if r.type in ("lookup", "linear", "ratio", "annuity") else "") + r.describe())
+                details.append(("computed: " if r.type in ("lookup", "conditional", "linear", "ratio", "annuity") else "") + r.describe())
         rows.append(
             {
                 "column": c.name,
