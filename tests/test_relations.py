@@ -224,3 +224,58 @@ def test_unseen_key_of_a_drawn_column_takes_a_donor_value():
     out = t._assemble(decoded, 3, np.random.default_rng(1))
     assert out["rate"].iloc[0] in (8.0, 7.75) and out["rate"].iloc[2] in (11.5, 11.25)
     assert out["rate"].iloc[1] in (out["rate"].iloc[0], out["rate"].iloc[2])  # "Apr" never occurred
+
+
+def _codec(decimals):
+    def codec(column):
+        d = decimals[column]
+        to_num = lambda s: pd.to_numeric(s).to_numpy(dtype=float)
+        from_num = lambda x, direction=0: pd.Series(np.round(np.asarray(x, dtype=float), d) if d is not None else x)
+        return to_num, from_num
+    return codec
+
+
+def test_generated_quotient_stands_and_its_numerator_is_solved():
+    """loanprc = loanamt / price: the model's ratio (heaped at 0.8) and price are kept, the
+    amount follows as 0.8 · price rounded, the ratio is recomputed and holds exactly."""
+    from synthkit.tabular.relations import enforce
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    price = rng.integers(100, 400, n).astype(float)
+    ratio = np.where(rng.random(n) < 0.4, 0.8, np.round(rng.uniform(0.5, 1.0, n), 3))
+    amount = np.round(rng.uniform(50, 400, n))  # generated independently: a poor quotient
+    rel = Relation("ratio", "loanprc", ["loanamt", "price"], 1.0, params={"exponents": [1.0, -1.0], "factor": 1.0})
+    decoded = {"loanprc": pd.Series(ratio), "loanamt": pd.Series(amount), "price": pd.Series(price)}
+    enforce(decoded, [rel], _codec({"loanprc": None, "loanamt": 0, "price": 0}), rng, point_masses={"loanprc": [0.8]})
+    out = {k: v.to_numpy(dtype=float) for k, v in decoded.items()}
+    np.testing.assert_allclose(out["loanprc"], out["loanamt"] / out["price"])
+    assert np.all(out["loanamt"] == np.round(out["loanamt"]))
+    near = np.abs(out["loanprc"] - 0.8) <= 0.5 / out["price"] + 1e-12  # within the amount's rounding
+    assert near.mean() >= 0.39
+    exact_target = (price * 0.8) == np.round(price * 0.8)
+    np.testing.assert_allclose(out["loanprc"][(ratio == 0.8) & exact_target], 0.8, rtol=1e-12)
+    assert np.abs(np.corrcoef(out["loanprc"], ratio)[0, 1]) > 0.95  # the generated ratio stands
+
+
+def test_a_source_in_another_relation_is_not_solved():
+    from synthkit.tabular.relations import enforce
+
+    rng = np.random.default_rng(1)
+    n = 500
+    price = rng.integers(100, 400, n).astype(float)
+    amount = np.round(rng.uniform(50, 400, n))
+    ratio = np.full(n, 0.8)
+    rels = [
+        Relation("ratio", "loanprc", ["loanamt", "price"], 1.0, params={"exponents": [1.0, -1.0], "factor": 1.0}),
+        Relation("linear", "fee", ["loanamt"], 1.0, params={"coefficients": [0.01], "intercept": 0.0}),
+        Relation("linear", "tax", ["price"], 1.0, params={"coefficients": [0.02], "intercept": 0.0}),
+    ]
+    decoded = {"loanprc": pd.Series(ratio), "loanamt": pd.Series(amount), "price": pd.Series(price),
+               "fee": pd.Series(np.zeros(n)), "tax": pd.Series(np.zeros(n))}
+    enforce(decoded, rels, _codec({"loanprc": None, "loanamt": 0, "price": 0, "fee": 2, "tax": 2}), rng,
+            point_masses={"loanprc": [0.8]})
+    # fee and tax depend on the sources: both untouched, the ratio computed from them.
+    np.testing.assert_array_equal(decoded["loanamt"].to_numpy(), amount)
+    np.testing.assert_array_equal(decoded["price"].to_numpy(), price)
+    np.testing.assert_allclose(decoded["loanprc"].to_numpy(), amount / price)

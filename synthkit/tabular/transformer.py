@@ -33,7 +33,6 @@ import pandas as pd
 
 from synthkit.errors import SynthkitError
 from synthkit.tabular.gmm import GaussianModes, fit_modes_batch
-from synthkit.tabular.support import Heaping, close_gaps, decimals, find_gaps
 from synthkit.tabular.schema import (
     CATEGORY_KINDS,
     NUMERIC_KINDS,
@@ -45,6 +44,7 @@ from synthkit.tabular.schema import (
     infer_schema,
     stripped_text,
 )
+from synthkit.tabular.support import Heaping, close_gaps, decimals, find_gaps
 
 #: Offsets are (x − μ) / (STD_MULTIPLIER · σ), as in CTGAN/TVAE, so ±4σ maps to ±1.
 STD_MULTIPLIER = 4.0
@@ -688,7 +688,8 @@ class TabularTransformer(ABC):
         if relations and n:
             from synthkit.tabular.relations import enforce
 
-            enforce(decoded, relations, self._codec, rng, derived=frozenset(derived))
+            masses = {c.name: c.point_masses for c in self.schema.columns if c.point_masses}
+            enforce(decoded, relations, self._codec, rng, derived=frozenset(derived), point_masses=masses)
         for name, codec in derived.items():
             if isinstance(codec, CategoryMap) and codec.dtype != "object" and decoded[name].notna().all():
                 try:
