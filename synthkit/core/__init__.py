@@ -1,1 +1,1 @@
-"""The core shared by the tabular and image tracks: objectives, layers, trainer, registry."""
+"""The core shared by the tabular and image tracks: objectives, layers, trainers, the method contract and registry."""

@@ -200,3 +200,29 @@ def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -
 def categorical_nll(target_onehot: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of a one-hot target under softmax(logits), per row."""
     return -(target_onehot * F.log_softmax(logits, dim=-1)).sum(dim=-1)
+
+
+def permute_dims(z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each latent dimension shuffled across the batch by its own permutation (Kim & Mnih 2018, Algorithm 1,
+    ``permute_dims``; disentanglement_lib's ``shuffle_codes``).
+
+    The rows then come from ∏_d q(z_d): every marginal is kept and the dependence between dimensions is broken."""
+    order = torch.rand(z.shape, generator=generator, device=z.device).argsort(dim=0)
+    return z.gather(0, order)
+
+
+def density_ratio_total_correlation(logits: torch.Tensor) -> torch.Tensor:
+    """TC(z) ≈ E_q(z)[log D(z) / (1 − D(z))] (Kim & Mnih 2018, Eq. 3), from a two-logit discriminator.
+
+    Column 0 is "drawn from q(z)", column 1 "drawn from ∏_d q(z_d)"; at the optimum D(z) = q(z) / (q(z) + q̄(z)), and
+    log D / (1 − D) = logit₀ − logit₁ = log q(z) / q̄(z), the density ratio whose mean is the TC. `logits` are the
+    discriminator's on samples of q(z); returns the batch mean."""
+    return (logits[:, 0] - logits[:, 1]).mean()
+
+
+def density_ratio_discriminator_loss(logits_joint: torch.Tensor, logits_permuted: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the TC discriminator (Kim & Mnih 2018, Algorithm 1): class 0 for samples of q(z), class 1
+    for their :func:`permute_dims`, each half weighted ½ (disentanglement_lib's discriminator_loss, negated)."""
+    joint = torch.zeros(len(logits_joint), dtype=torch.long, device=logits_joint.device)
+    permuted = torch.ones(len(logits_permuted), dtype=torch.long, device=logits_permuted.device)
+    return 0.5 * (F.cross_entropy(logits_joint, joint) + F.cross_entropy(logits_permuted, permuted))

@@ -1,14 +1,21 @@
-"""The training loop every method shares.
+"""The training loops every method shares.
 
 A method is any ``nn.Module`` with ``loss(batch) -> (total, {term: value})``. The trainer
-owns what is common: seeding, device choice, Adam, a held-out validation split with early
-stopping, an optional time budget, a progress bar, the per-term loss history and
-callbacks. It refuses to train silently on nothing: too few rows for one batch, or a loss
+owns what is common: seeding, device choice, Adam, a progress bar, the per-term loss history
+and callbacks. It refuses to train silently on nothing: too few rows for one batch, or a loss
 that turns NaN, stop with a clear :class:`~synthkit.errors.SynthkitError`.
 
-Speed: the whole data set is moved to the device once; batches are index slices of it.
-Per-term losses are accumulated on the device and read back once per epoch, so a GPU never
-waits on the host inside an epoch.
+Two loops share that:
+
+* :func:`train`, over the rows of an in-memory matrix (the tables), in epochs, with a
+  held-out validation split, early stopping and an optional time budget. Speed: the whole
+  data set is moved to the device once; batches are index slices of it. Per-term losses are
+  accumulated on the device and read back once per epoch, so a GPU never waits on the host
+  inside an epoch.
+* :func:`train_steps`, a fixed number of gradient steps on batches streamed from an iterator
+  (the images: a data set too large to hold as one tensor, or drawn afresh each step), with
+  a hook for a second optimizer (FactorVAE's discriminator). Losses are read back once per
+  logged window of steps.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -87,8 +94,33 @@ class TrainerConfig:
 
 
 @dataclass
+class StepTrainerConfig:
+    """Settings of :func:`train_steps`. The defaults are disentanglement_lib's for its VAEs
+    (config/unsupervised_study_v1/model_configs/shared.gin: vae/AdamOptimizer)."""
+
+    #: Adam learning rate (the lib's 1e-4).
+    learning_rate: float = 1e-4
+    #: Adam's (β1, β2) (the lib's 0.9, 0.999).
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    #: Adam's ε (the lib's 1e-8).
+    adam_eps: float = 1e-8
+    #: Adam weight decay (L2); the lib uses none.
+    weight_decay: float = 0.0
+    #: Steps per record of the loss history: each record is the mean over that many steps
+    #: (the lib logs every 100 iterations).
+    log_every: int = 100
+    #: "auto" (CUDA when present), "cpu" or "cuda".
+    device: str = "auto"
+    #: Threads for CPU training (None: see default_cpu_threads).
+    cpu_threads: int | None = None
+    #: Show a progress bar.
+    progress: bool = True
+
+
+@dataclass
 class History:
-    """Per-epoch mean of each loss term, on training and validation rows."""
+    """Mean of each loss term per record: per epoch on training and validation rows
+    (:func:`train`), or per window of `log_every` steps (:func:`train_steps`, no validation)."""
 
     train: dict[str, list[float]] = field(default_factory=dict)
     validation: dict[str, list[float]] = field(default_factory=dict)
@@ -96,12 +128,23 @@ class History:
     best_epoch: int = 0
     stopped_because: str = ""
     seconds: float = 0.0
+    #: :func:`train_steps` only: the step count at the end of each record's window.
+    steps: list[int] = field(default_factory=list)
+    #: :func:`train_steps` only: gradient steps taken.
+    steps_run: int = 0
 
 
-#: Called after every epoch as ``callback(stage, epoch, history)``: `stage` names the stage
-#: being trained ("model" for single-stage methods, "stage1"/"stage2" for MS-VAE), `epoch`
-#: counts from 0, `history` holds every epoch so far (MLflow tracking hooks in here).
+#: Called after every record as ``callback(stage, index, history)``: `stage` names the stage
+#: being trained ("model" for single-stage methods, "stage1"/"stage2" for MS-VAE), `index`
+#: counts the records from 0 (the epoch for :func:`train`; for :func:`train_steps`,
+#: ``history.steps[index]`` is its step), `history` holds every record so far (MLflow
+#: tracking hooks in here).
 Callback = Callable[[str, int, History], None]
+
+#: Called by :func:`train_steps` after each main optimizer step as ``aux_step(model, batch,
+#: step)`` (`step` from 0), to update what the main optimizer leaves out with an optimizer of
+#: its own (FactorVAE's discriminator); the named terms it returns, if any, join the history.
+AuxStep = Callable[[nn.Module, torch.Tensor, int], "dict[str, torch.Tensor] | None"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -233,6 +276,33 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _use_cpu_threads(device: torch.device, threads: int | None) -> int:
+    """Set PyTorch's intra-op threads for training on `device` (`threads`, else default_cpu_threads(); unchanged
+    off the CPU) and return the count before, to restore."""
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(threads or default_cpu_threads())
+    return before
+
+
+def make_adam(
+    parameters: Iterable[nn.Parameter],
+    device: torch.device,
+    learning_rate: float,
+    weight_decay: float = 0.0,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> torch.optim.Adam:
+    """Adam as the trainers use it: fused where the device has the kernel.
+
+    Fused Adam is one kernel per step, and its step counters live on the device — the default
+    implementation reads each parameter's step count back to the host every step."""
+    return torch.optim.Adam(
+        parameters, lr=learning_rate, weight_decay=weight_decay, betas=betas, eps=eps,
+        fused=device.type in ("cpu", "cuda"),
+    )
+
+
 def train(
     model: nn.Module,
     data: np.ndarray,
@@ -248,7 +318,7 @@ def train(
     """
     n = len(data)
     generator = seed_everything(seed)
-    n_val = int(round(n * config.validation_share)) if config.validation_share > 0 else 0
+    n_val = round(n * config.validation_share) if config.validation_share > 0 else 0
     if n_val and n - n_val < 2 * min(config.batch_size, 50):
         n_val = 0  # too small a table to spare validation rows: train on all, no early stopping
     n_train = n - n_val
@@ -258,20 +328,14 @@ def train(
     if hasattr(model, "dataset_size"):
         model.dataset_size = n_train  # N of the total-correlation estimators
     device = resolve_device(config.device)
-    threads_before = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(config.cpu_threads or default_cpu_threads())
+    threads_before = _use_cpu_threads(device, config.cpu_threads)
     model.to(device)
     order = torch.randperm(n, generator=generator)
     tensor = torch.as_tensor(np.asarray(data, dtype=np.float32))
     train_x = tensor[order[:n_train]].to(device)
     val_x = tensor[order[n_train:]].to(device) if n_val else None
 
-    # Fused Adam: one kernel per step, and its step counters live on the device — the
-    # default implementation reads each parameter's step count back to the host every step.
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=device.type in ("cpu", "cuda")
-    )
+    optimizer = make_adam(model.parameters(), device, config.learning_rate, config.weight_decay)
     history = History()
     best, best_state, waited = math.inf, None, 0
     start = time.perf_counter()
@@ -335,6 +399,94 @@ def train(
     return history
 
 
+def train_steps(
+    model: nn.Module,
+    batches: Iterable[torch.Tensor],
+    num_steps: int,
+    config: StepTrainerConfig,
+    seed: int = 0,
+    callbacks: list[Callback] | None = None,
+    aux_step: AuxStep | None = None,
+    description: str = "training",
+    stage: str = "model",
+) -> History:
+    """Take `num_steps` gradient steps of `model` (a :class:`Trainable` module), one per batch drawn from `batches`.
+
+    The main optimizer is Adam over ``model.trained_parameters()`` where the model has it (see
+    synthkit.core.methods.Method), else over all its parameters; `aux_step` runs after each of its
+    steps. The batches' order is the iterator's; `seed` seeds everything else drawn while
+    training (reparameterisation noise, a discriminator's permutations). An iterator that runs
+    out stops the training early, and ``history.stopped_because`` says so. The model is left
+    on its training device with its last weights, in evaluation mode.
+    """
+    if num_steps < 1:
+        raise SynthkitError(f"num_steps must be at least 1, not {num_steps}")
+    if config.log_every < 1:
+        raise SynthkitError(f"log_every must be at least 1, not {config.log_every}")
+    batches = iter(batches)  # an iterator stays itself: a later stage goes on where this one stopped
+    seed_everything(seed)
+    device = resolve_device(config.device)
+    threads_before = _use_cpu_threads(device, config.cpu_threads)
+    model.to(device)
+    parameters = model.trained_parameters() if hasattr(model, "trained_parameters") else model.parameters()
+    optimizer = make_adam(
+        parameters, device, config.learning_rate, config.weight_decay, tuple(config.adam_betas), config.adam_eps
+    )
+    history = History()
+    start = time.perf_counter()
+    bar = _progress(config.progress, num_steps, description, validation=False)
+    sums: dict[str, torch.Tensor] = {}
+    window = 0
+
+    def record(step: int) -> None:
+        nonlocal sums, window
+        means = {k: float(v) / window for k, v in sums.items()}  # one host sync per window
+        _append(history.train, means)
+        history.steps.append(step)
+        sums, window = {}, 0
+        if not math.isfinite(means["loss"]):
+            raise SynthkitError(
+                f"{description}: the loss became {means['loss']} by step {step}; "
+                "try a lower --learning-rate or check the data for extreme values"
+            )
+        for cb in callbacks or []:
+            cb(stage, len(history.steps) - 1, history)
+        bar.update(step, means["loss"], math.nan)
+
+    model.train()
+    with flush_denormals():
+        try:
+            for step in range(num_steps):
+                batch = next(batches, None)
+                if batch is None:
+                    if step == 0:
+                        raise SynthkitError(f"{description}: the batches ran out before the first step")
+                    history.stopped_because = f"the batches ran out after {step:,} steps"
+                    break
+                batch = torch.as_tensor(batch).to(device, non_blocking=True)
+                total, terms = model.loss(batch)
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                optimizer.step()
+                extra = aux_step(model, batch, step) if aux_step is not None else None
+                for k, v in (("loss", total), *terms.items(), *(extra or {}).items()):
+                    sums[k] = sums.get(k, 0.0) + v.detach()
+                window += 1
+                history.steps_run = step + 1
+                if window == config.log_every:
+                    record(step + 1)
+            else:
+                history.stopped_because = f"reached {num_steps:,} step{'s' if num_steps != 1 else ''}"
+            if window:
+                record(history.steps_run)
+        finally:
+            bar.close()
+            torch.set_num_threads(threads_before)
+    history.seconds = time.perf_counter() - start
+    model.eval()
+    return history
+
+
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, x: torch.Tensor, batch_size: int) -> dict[str, float]:
     """Mean of each loss term over the rows of `x` (evaluation mode, no gradients)."""
@@ -357,9 +509,10 @@ def _append(store: dict[str, list[float]], values: dict[str, float]) -> None:
 
 
 class _progress:
-    """A rich progress bar over epochs showing the training and monitored losses."""
+    """A rich progress bar over epochs (or steps) showing the training loss and, with
+    `validation`, the monitored one."""
 
-    def __init__(self, enabled: bool, total: int, description: str) -> None:
+    def __init__(self, enabled: bool, total: int, description: str, validation: bool = True) -> None:
         self.enabled = enabled
         if not enabled:
             return
@@ -369,7 +522,7 @@ class _progress:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.3f} (val {task.fields[val]:.3f})"),
+            TextColumn("loss {task.fields[loss]:.3f}" + (" (val {task.fields[val]:.3f})" if validation else "")),
             TimeElapsedColumn(),
             transient=False,
         )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
-from torch import nn
 
+from synthkit.core import methods
 from synthkit.core.objectives import kl_normal_standard, reparameterize
 from synthkit.core.trainer import Callback, History, TrainerConfig, train
 from synthkit.tabular.heads import OutputHeads
@@ -19,34 +19,25 @@ from synthkit.tabular.transformer import Span
 
 
 @dataclass
-class MethodConfig:
-    """Fields shared by every method's config."""
+class MethodConfig(methods.MethodConfig):
+    """Fields shared by every tabular method's config (core's, with the tables' latent size, plus widths)."""
 
-    #: Dimension of the latent code.
+    #: Dimension of the latent code (9, as in the paper's Tables 1–2).
     latent_dim: int = 9
     #: Hidden layer widths of encoder and decoder (TVAE's: 128, 128).
     hidden: tuple[int, ...] = (128, 128)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        d = asdict(self)
-        d["hidden"] = list(self.hidden)
-        return d
 
+class TabularMethod(methods.Method):
+    """A generative model over transformer space: core's method contract plus what is about tables — the
+    transformer's column spans, per-column output heads, sampling plans. Subclasses set `name`, `config_class` and
+    `latent_names` and implement the methods marked abstract; a single-stage method also defines ``loss(batch)``,
+    which the default `fit` trains."""
 
-class TabularMethod(nn.Module):
-    """A generative model over transformer space. Subclasses set `name` and `config_class`
-    and implement the methods marked abstract (documentary: nn.Module is no ABC); a
-    single-stage method also defines ``loss(batch)``, which the default `fit` trains."""
-
-    name: ClassVar[str] = ""
-    config_class: ClassVar[type[MethodConfig]] = MethodConfig
-    #: Names of the latent blocks `encode` returns and `decode` takes, in order.
-    latent_names: ClassVar[tuple[str, ...]] = ("z",)
+    config_class: ClassVar[type[methods.MethodConfig]] = MethodConfig
 
     def __init__(self, config: MethodConfig, spans: list[Span]) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.spans = spans
         #: Rows the model trains on (N in the TC estimators); set by the trainer.
         self.dataset_size = 1
@@ -54,14 +45,6 @@ class TabularMethod(nn.Module):
     def fit(self, data: np.ndarray, trainer: TrainerConfig, seed: int, callbacks: list[Callback]) -> dict[str, History]:
         """Train on rows of transformer space; returns the history of each stage."""
         return {"model": train(self, data, trainer, seed=seed, callbacks=callbacks, description=self.name)}
-
-    def latent_dims(self) -> dict[str, int]:
-        """Size of each latent block."""
-        return {name: self.config.latent_dim for name in self.latent_names}
-
-    @abstractmethod
-    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Posterior means of each latent block."""
 
     @abstractmethod
     def decode_codes(
@@ -76,7 +59,7 @@ class TabularMethod(nn.Module):
 
     @abstractmethod
     def decode(self, latents: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
-        """Rows drawn from p(x | latents), in transformer space."""
+        """Rows drawn from p(x | latents), in transformer space (`generator` drives the draws)."""
 
     @abstractmethod
     def reconstructions(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
