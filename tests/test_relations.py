@@ -235,6 +235,23 @@ def _codec(decimals):
     return codec
 
 
+def test_a_long_chain_of_orders_is_fixed_in_every_row():
+    """c0 ≤ c1 ≤ … ≤ c5, generated in random order: raising the high side settles the chain
+    whatever order the relations are listed in (each pass fixes every relation, not only the
+    first one broken)."""
+    from synthkit.tabular.relations import enforce
+
+    rng = np.random.default_rng(0)
+    n, k = 500, 6
+    values = rng.integers(0, 50, (n, k)).astype(float)
+    rels = [Relation("order", f"c{i}", [f"c{i + 1}"], 1.0) for i in reversed(range(k - 1))]
+    decoded = {f"c{i}": pd.Series(values[:, i]) for i in range(k)}
+    enforce(decoded, rels, _codec({f"c{i}": 0 for i in range(k)}), rng)
+    out = np.column_stack([decoded[f"c{i}"].to_numpy(dtype=float) for i in range(k)])
+    assert np.all(np.diff(out, axis=1) >= 0)
+    np.testing.assert_array_equal(out[:, 0], values[:, 0])  # the low end is never moved
+
+
 def test_generated_quotient_stands_and_its_numerator_is_solved():
     """loanprc = loanamt / price: the model's ratio (heaped at 0.8) and price are kept, the
     amount follows as 0.8 · price rounded, the ratio is recomputed and holds exactly."""
@@ -279,3 +296,81 @@ def test_a_source_in_another_relation_is_not_solved():
     np.testing.assert_array_equal(decoded["loanamt"].to_numpy(), amount)
     np.testing.assert_array_equal(decoded["price"].to_numpy(), price)
     np.testing.assert_allclose(decoded["loanprc"].to_numpy(), amount / price)
+
+
+def _loan_tape(n=3000, seed=0):
+    """A loan book 2–5 payments in, on its amortisation schedule, plus loans paid off and a few
+    paid early (off the schedule)."""
+    from synthkit.tabular.relations import annuity_payment, scheduled_balance
+
+    rng = np.random.default_rng(seed)
+    amount = np.round(rng.lognormal(np.log(12_000), 0.5, n) / 25) * 25
+    rate = rng.choice([6.5, 9.9, 13.2, 17.5], n)
+    term = rng.choice([36, 60], n)
+    month = rng.choice(["Jan", "Feb", "Mar"], n)
+    k = np.array([{"Jan": 5, "Feb": 4, "Mar": 3}[m] for m in month]).astype(float)
+    k = np.where(rng.random(n) < 0.05, term, k)
+    installment = np.round(annuity_payment(amount, rate, term, 1200.0, 1.0), 2)
+    balance = np.round(scheduled_balance(amount, rate, installment, term, k, 1200.0, 1.0), 2)
+    early = rng.random(n) < 0.08
+    balance = np.where(early, np.round(balance * rng.uniform(0.5, 0.9, n), 2), balance)
+    return pd.DataFrame({"issue_month": month, "loan_amount": amount, "interest_rate": rate, "term": term,
+                         "installment": installment, "paid_principal": np.round(amount - balance, 2),
+                         "income": np.round(rng.lognormal(11, 0.5, n), -3)})
+
+
+def test_loan_schedule_is_found_and_its_payment_count_is_modelled():
+    df = _loan_tape()
+    rels = detect_relations(df, infer_schema(df))
+    sched = [r for r in rels if r.type == "schedule"]
+    assert len(sched) == 1
+    rel = sched[0]
+    assert rel.target == "paid_principal" and rel.sources == ["loan_amount", "interest_rate", "installment", "term"]
+    assert 0.88 <= rel.holds <= 0.95  # the 8 % paid early are its exceptions
+    synth = Synthesizer("betatcvae", seed=0, epochs=5, progress=False).fit(df, track=False)
+    out = synth.sample(2000, seed=1)
+    assert rel.params["count"] not in out.columns and list(out.columns) == list(df.columns)
+    rates = {r["relation"]: r for r in hold_rates(out, synth.schema, synth.schema.relations)}
+    got = next(v for k, v in rates.items() if k.startswith("paid_principal = principal repaid"))
+    assert got["output"] >= 0.8
+    # The count the model learned follows the issue month, as the data's does.
+    from synthkit.tabular.relations import schedule_count
+
+    k = schedule_count(*[out[c].to_numpy(float) for c in (*rel.sources, rel.target)], rel.params)
+    assert np.nanmean(k[out["issue_month"].to_numpy() == "Mar"]) < np.nanmean(k[out["issue_month"].to_numpy() == "Jan"])
+
+
+def test_schedule_breaks_are_violations_and_the_relation_round_trips():
+    from synthkit.tabular.relations import violations
+
+    df = _loan_tape(500)
+    schema = infer_schema(df)
+    rel = fit_declared(df, schema, parse_relations([{"type": "schedule", "target": "paid_principal", "holds": 0.8,
+                                                     "sources": ["loan_amount", "interest_rate", "installment",
+                                                                 "term"]}]))[0]
+    specs = {c.name: c for c in schema.columns}
+    bad = violations(df, specs, rel)
+    assert 0.03 < bad.mean() < 0.15
+    broken = df.copy()
+    broken.loc[0, "paid_principal"] += 10.0
+    assert violations(broken, specs, rel)[0]
+    assert Relation.from_dict(json.loads(json.dumps(rel.to_dict()))).params == rel.params
+
+
+def test_schedule_holds_at_its_data_rate_when_the_model_leaves_counts_empty():
+    """A model that leaves half the payment counts empty (the data: 10 % off the schedule)
+    has the excess rows nearest a schedule point put on it: 90 % hold, as in the data."""
+    from synthkit.tabular.relations import enforce, violations
+
+    df = _loan_tape(2000)
+    rel = Relation("schedule", "paid_principal", ["loan_amount", "interest_rate", "installment", "term"], 0.9,
+                   params={"rate_scale": 1200.0, "term_scale": 1.0, "form": "repaid", "count": "k"})
+    rng = np.random.default_rng(0)
+    decoded = {c: df[c].copy() for c in df.columns}
+    decoded["paid_principal"] = df["paid_principal"] * rng.uniform(0.97, 1.03, len(df))  # near, off the schedule
+    decoded["k"] = pd.Series(np.where(rng.random(len(df)) < 0.5, np.nan, 4.0))
+    enforce(decoded, [rel], _codec({c: 2 for c in ["paid_principal", "loan_amount", "interest_rate", "installment",
+                                                   "term", "k"]}), rng)
+    out = pd.DataFrame({c: decoded[c] for c in df.columns})
+    held = 1 - violations(out, {c.name: c for c in infer_schema(df).columns}, rel).mean()
+    assert 0.895 <= held <= 0.92

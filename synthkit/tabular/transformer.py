@@ -559,6 +559,9 @@ class TabularTransformer(ABC):
         #: Columns drawn by a conditional relation in every row (see :meth:`fit`): not
         #: modelled, only their codec is kept, to type the drawn values.
         self._derived: dict[str, NumberLine | CategoryMap] = {}
+        #: Columns the relations need that the table lacks (a loan schedule's payment
+        #: count): modelled beside the table's columns, never written out.
+        self._hidden: list[ColumnSpec] = []
 
     @property
     def output_dim(self) -> int:
@@ -604,8 +607,23 @@ class TabularTransformer(ABC):
                     codec = CategoryMap(spec, min_count=1, max_categories=len(df))
                 codec.fit(df[name])
                 self._derived[name] = codec
+        self._hidden = []
+        hidden = self._hidden_columns(df)
+        if hidden:
+            self._hidden = list(infer_schema(pd.DataFrame(hidden)).columns)
+            df = df.assign(**hidden)
         self._fit(df)
         return self
+
+    def _hidden_columns(self, df: pd.DataFrame) -> dict[str, pd.Series]:
+        """The hidden columns' values in the rows of `df` (see :attr:`_hidden`)."""
+        relations = getattr(self.schema, "relations", None)
+        if not relations:
+            return {}
+        from synthkit.tabular.relations import hidden_columns
+
+        assert self.schema is not None
+        return hidden_columns(df, {c.name: c for c in self.schema.columns}, relations)
 
     def transform(self, df: pd.DataFrame, seed: int | None = None, dtype: type = np.float32) -> np.ndarray:
         """Encode `df` as a matrix of width :attr:`output_dim`.
@@ -619,6 +637,8 @@ class TabularTransformer(ABC):
             raise SynthkitError(f"column {missing[0]!r} is missing from the data to transform")
         rng = np.random.default_rng(self.seed if seed is None else seed)
         out = np.zeros((len(df), self.output_dim), dtype=dtype)
+        if getattr(self, "_hidden", None):
+            df = df.assign(**self._hidden_columns(df))
         self._transform(df, out, rng)
         return out
 
@@ -743,7 +763,8 @@ class TabularTransformer(ABC):
     def _modelled(self) -> list[ColumnSpec]:
         assert self.schema is not None
         derived = getattr(self, "_derived", {})
-        return [c for c in self.schema.columns if c.name not in self._regenerated and c.name not in derived]
+        own = [c for c in self.schema.columns if c.name not in self._regenerated and c.name not in derived]
+        return own + list(getattr(self, "_hidden", []))
 
     @abstractmethod
     def describe(self) -> list[dict[str, Any]]:
