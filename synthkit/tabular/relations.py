@@ -1384,7 +1384,8 @@ def enforce(
         # Every relation in every pass (a generator inside any() would stop at the first
         # one fixed, and a long chain would run out of passes half-fixed).
         for _ in range(len(free_orders) + 1):
-            if not any([_order(decoded, rel, codec, adjust=mode[id(rel)], rng=rng) for rel in free_orders]):
+            fixed = [_order(decoded, rel, codec, adjust=mode[id(rel)], rng=rng) for rel in free_orders]
+            if not any(fixed):
                 break
         # 3. Computed columns, in dependency order.
         _compute_all(decoded, relations, masks, codec, derived, rng, point_masses or {})
@@ -1450,7 +1451,7 @@ def _payment_counts(decoded: dict[str, pd.Series], rel: Relation, xs: list[np.nd
          if count in decoded else np.full(n, np.nan))
     rows = np.all([np.isfinite(x) for x in xs], axis=0)
     empty = np.flatnonzero(rows & ~np.isfinite(k))
-    excess = len(empty) - int(round((1.0 - rel.holds) * rows.sum()))
+    excess = len(empty) - round((1.0 - rel.holds) * rows.sum())
     if excess > 0:
         target = codec(rel.target)[0](decoded[rel.target])[empty]
         sources = [x[empty] for x in xs]
