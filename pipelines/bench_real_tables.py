@@ -4,6 +4,7 @@ Run:  python pipelines/bench_real_tables.py                              (every 
       python pipelines/bench_real_tables.py --tables lending,mortgage --seeds 0,1,2
       python pipelines/bench_real_tables.py --tables messy --baselines sdv-gaussiancopula,sdv-tvae
       python pipelines/bench_real_tables.py --tables lending --baselines "" --json out.json
+      python pipelines/bench_real_tables.py --tables german --baselines mostlyai,sdv-tvae --no-synthkit
 
 For each table (synthkit.datasets.real.REAL_TABLES, plus "messy": the simulated credit data
 with realistic defects, `synthkit datasets credit --messy`) and split seed: D_train (80 %) and
@@ -16,16 +17,26 @@ Reported against D_test:
 * the most detectable single column (a univariate C2ST per column) and its AUC;
 * every detected relation's hold rate in the data and in the output (the lowest shown);
 * the DCR share (share of synthetic rows closer to D_train than to D_test; 0.5 is ideal);
-* the fit time.
+* the fit time (the model's fit alone, without sampling).
 
-Beside synthkit: SDV's GaussianCopula and TVAE (`--baselines`), and MOSTLY AI's TabularARGN
-(`mostlyai-engine`, "mostlyai" in --baselines) when it is installed — skipped otherwise.
+Beside synthkit: SDV's GaussianCopula and TVAE (`--baselines`; TVAE at SDV's default 300
+epochs unless --sdv-epochs), and MOSTLY AI's TabularARGN ("mostlyai" in --baselines) when
+mostlyai-engine is installed — skipped otherwise. TabularARGN runs in its own venv
+(`bash pipelines/setup_mostlyai_venv.sh` makes .venvs/mostlyai; SYNTHKIT_MOSTLYAI_PYTHON
+names another python) through pipelines/baselines/mostlyai_runner.py, with the engine's
+defaults and a training-time cap (--mostlyai-minutes); if there is no such python but
+`mostlyai.engine` imports here, it runs in this process. `--no-synthkit` runs the baselines
+alone (the floor is still computed, and the relations synthkit would detect are still found
+for the hold rates).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -76,21 +87,68 @@ def score(train: pd.DataFrame, test: pd.DataFrame, synth: pd.DataFrame, seed: in
             "columns_above_0.60": sum(c["auc"] > 0.60 for c in cols), "dcr_share": dcr, "columns": cols}
 
 
-def run_mostlyai(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame | None:
-    """TabularARGN through mostlyai-engine's documented calls, or None when not installed."""
+ROOT = Path(__file__).resolve().parent.parent
+#: The runner, executed by the baseline venv's python (pipelines/setup_mostlyai_venv.sh).
+MOSTLYAI_RUNNER = ROOT / "pipelines" / "baselines" / "mostlyai_runner.py"
+
+
+def mostlyai_python() -> Path:
+    """The python that runs TabularARGN: $SYNTHKIT_MOSTLYAI_PYTHON, else .venvs/mostlyai's."""
+    env = os.environ.get("SYNTHKIT_MOSTLYAI_PYTHON")
+    return Path(env) if env else ROOT / ".venvs" / "mostlyai" / "bin" / "python"
+
+
+def _runner_module() -> Any:
+    spec = importlib.util.spec_from_file_location("mostlyai_runner", MOSTLYAI_RUNNER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_mostlyai(train: pd.DataFrame, n: int, seed: int, max_minutes: float | None = None
+                 ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """TabularARGN (mostlyai-engine) on `train` through pipelines/baselines/mostlyai_runner.py:
+    `n` synthetic rows with the training columns, and the runner's report (fit_s, epochs, ...).
+
+    Runs the runner with the baseline venv's python (:func:`mostlyai_python`) when that exists;
+    otherwise in this interpreter if `mostlyai.engine` imports here; otherwise None (skipped).
+    The rows come back through :func:`as_read`, the reader the training table went through, so
+    `score` compares like with like."""
+    from synthkit.core.trainer import default_cpu_threads
+
+    python = mostlyai_python()
+    minutes = ["--max-minutes", str(max_minutes)] if max_minutes else []
+    # synthkit's own thread policy (1 thread while other processes hold a core), for both.
+    threads = default_cpu_threads()
+    if python.exists():
+        with tempfile.TemporaryDirectory(prefix="bench-mostlyai-") as tmp:
+            tmp_path = Path(tmp)
+            try:
+                src = tmp_path / "train.parquet"
+                train.to_parquet(src, index=False)
+            except ImportError:  # no pyarrow here: CSV, read back by the runner with pandas
+                src = tmp_path / "train.csv"
+                train.to_csv(src, index=False)
+            out, log = tmp_path / "synthetic.csv", tmp_path / "engine.log"
+            cmd = [str(python), str(MOSTLYAI_RUNNER), "--train", str(src), "--out", str(out),
+                   "--rows", str(n), "--seed", str(seed), "--threads", str(threads), *minutes]
+            with log.open("w") as err:
+                done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, check=False)
+            if done.returncode != 0:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+                raise RuntimeError(f"mostlyai runner failed (exit {done.returncode}):\n{tail}")
+            report = json.loads(done.stdout.strip().splitlines()[-1])
+            from synthkit.tabular.io import read_table
+
+            synth = read_table(out)
+        return synth[list(train.columns)], report
     try:
-        from mostlyai import engine
+        import mostlyai.engine  # noqa: F401
     except ImportError:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = Path(tmp)
-        engine.init_logging()
-        engine.split(workspace_dir=ws, tgt_data=train)
-        engine.analyze(workspace_dir=ws)
-        engine.encode(workspace_dir=ws)
-        engine.train(workspace_dir=ws)
-        engine.generate(workspace_dir=ws, sample_size=n)
-        return pd.read_parquet(ws / "SyntheticData")[list(train.columns)]
+    runner = _runner_module()
+    synth, report = runner.fit_and_sample(train, n, seed, max_minutes or runner.DEFAULT_MAX_MINUTES, threads=threads)
+    return as_read(synth)[list(train.columns)], report
 
 
 def main() -> None:
@@ -99,54 +157,83 @@ def main() -> None:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--baselines", default="sdv-gaussiancopula,sdv-tvae,mostlyai",
                         help="comma-separated: sdv-gaussiancopula, sdv-tvae, sdv-ctgan, mostlyai ('' for none)")
+    parser.add_argument("--no-synthkit", action="store_true",
+                        help="run the baselines alone (the bootstrap floor is still computed)")
     parser.add_argument("--sdv-epochs", type=int, default=None, help="epochs of SDV's TVAE/CTGAN (default: SDV's 300)")
+    parser.add_argument("--mostlyai-minutes", type=float, default=None,
+                        help="cap on TabularARGN's training time in minutes (default: the runner's, "
+                             "pipelines/baselines/mostlyai_runner.py)")
     parser.add_argument("--epochs", type=int, default=None, help="synthkit epochs per stage (default: synthkit's)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
 
+    baselines = [b for b in args.baselines.split(",") if b]
+    if "mostlyai" in baselines and not mostlyai_python().exists():
+        try:
+            import mostlyai.engine  # noqa: F401
+        except ImportError:
+            print(f"mostlyai-engine is not installed ({mostlyai_python()} does not exist and mostlyai does not "
+                  "import here; bash pipelines/setup_mostlyai_venv.sh installs it): TabularARGN skipped", flush=True)
+            baselines.remove("mostlyai")
+
     rows: list[dict[str, Any]] = []
+
+    def record(row: dict[str, Any], fake: pd.DataFrame, schema: Any) -> None:
+        holds = hold_rates(fake, schema, schema.relations)
+        row["relations"] = len(holds)
+        row["relation_shortfall"] = max([h["data"] - h["output"] for h in holds], default=0.0)
+        row["relation_holds"] = holds
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k not in ("columns", "relation_holds")}, default=str),
+              flush=True)
+
     for table in [t for t in args.tables.split(",") if t]:
         df = as_read(load(table))
         for seed in [int(s) for s in args.seeds.split(",")]:
             train, test = split(df, seed)
             boot = train.iloc[np.random.default_rng(seed + 7).integers(0, len(train), len(test))].reset_index(drop=True)
             floor = score(train, test, boot, seed)
-            options: dict[str, Any] = {"progress": False}
-            if args.epochs:
-                options["epochs"] = args.epochs
-            t0 = time.perf_counter()
-            synth = Synthesizer("msvae", seed=seed, **options).fit(train, track=False)
-            fit_s = time.perf_counter() - t0
-            fake = synth.sample(len(test), seed=seed + 1)
-            row = {"table": table, "shape": list(df.shape), "seed": seed, "model": "synthkit msvae",
-                   "fit_s": fit_s, "floor_auc": floor["auc"], "floor_worst_column_auc": floor["worst_column_auc"],
-                   **score(train, test, fake, seed)}
-            holds = hold_rates(fake, synth.schema, synth.schema.relations)
-            row["relations"] = len(holds)
-            row["relation_shortfall"] = max([h["data"] - h["output"] for h in holds], default=0.0)
-            row["relation_holds"] = holds
-            rows.append(row)
-            print(json.dumps({k: v for k, v in row.items() if k not in ("columns", "relation_holds")}, default=str), flush=True)
-            for name in [b for b in args.baselines.split(",") if b]:
+            common = {"table": table, "shape": list(df.shape), "seed": seed, "floor_auc": floor["auc"],
+                      "floor_worst_column_auc": floor["worst_column_auc"]}
+            if args.no_synthkit:
+                # The schema and relations synthkit's fit would find, for the baselines' hold rates.
+                from synthkit.tabular.synthesizer import resolve_relations
+
+                schema = infer_schema(train)
+                schema.relations = resolve_relations(train, schema, "auto")
+            else:
+                options: dict[str, Any] = {"progress": False}
+                if args.epochs:
+                    options["epochs"] = args.epochs
                 t0 = time.perf_counter()
+                synth = Synthesizer("msvae", seed=seed, **options).fit(train, track=False)
+                fit_s = time.perf_counter() - t0
+                schema = synth.schema
+                fake = synth.sample(len(test), seed=seed + 1)
+                record({**common, "model": "synthkit msvae", "fit_s": fit_s, **score(train, test, fake, seed)},
+                       fake, schema)
+            for name in baselines:
                 if name == "mostlyai":
-                    other = run_mostlyai(train, len(test), seed)
-                    if other is None:
+                    t0 = time.perf_counter()
+                    result = run_mostlyai(train, len(test), seed, args.mostlyai_minutes)
+                    if result is None:
                         print("mostlyai-engine is not installed: TabularARGN skipped", flush=True)
                         continue
+                    other, info = result
+                    extra = {"fit_s": info["fit_s"], "sample_s": info.get("generate_s"), "wall_s": time.perf_counter() - t0,
+                             "epochs": info.get("epochs"), "stopped": info.get("stopped"),
+                             "max_minutes": info.get("max_minutes"), "engine": info.get("engine"),
+                             "threads": info.get("threads")}
+                    label = "mostlyai tabularargn"
                 else:
                     from synthkit.evaluate.baselines import run_baseline
 
-                    other, _ = run_baseline(name, train, n_rows=len(test), epochs=args.sdv_epochs, seed=seed,
-                                            schema=infer_schema(train))
-                b = {"table": table, "shape": list(df.shape), "seed": seed, "model": name,
-                     "fit_s": time.perf_counter() - t0, "floor_auc": floor["auc"],
-                     "floor_worst_column_auc": floor["worst_column_auc"], **score(train, test, other, seed)}
-                b["relation_holds"] = hold_rates(other, synth.schema, synth.schema.relations)
-                b["relations"] = len(b["relation_holds"])
-                b["relation_shortfall"] = max([h["data"] - h["output"] for h in b["relation_holds"]], default=0.0)
-                rows.append(b)
-                print(json.dumps({k: v for k, v in b.items() if k not in ("columns", "relation_holds")}, default=str), flush=True)
+                    other, info = run_baseline(name, train, n_rows=len(test), epochs=args.sdv_epochs, seed=seed,
+                                               schema=infer_schema(train))
+                    extra = {"fit_s": info["fit_s"], "sample_s": info["sample_s"], "epochs": info["epochs"],
+                             "threads": info.get("threads")}
+                    label = name
+                record({**common, "model": label, **extra, **score(train, test, other, seed)}, other, schema)
 
     print("\n| table | seed | model | C2ST AUC | floor | gap | worst column (AUC) | columns > 0.60 | relations (worst shortfall) | DCR share | fit (s) |")
     print("|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|")

@@ -76,8 +76,9 @@ def run_baseline(
     schema: Schema | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Fit the SDV baseline `name` on `train` and sample `n_rows` rows (default: as many as
-    `train`). Returns the sample and {"fit_s", "sample_s", "epochs"}. `epochs` applies to
-    TVAE and CTGAN (SDV's default: 300)."""
+    `train`). Returns the sample and {"fit_s", "sample_s", "epochs", "threads"}. `epochs` applies
+    to TVAE and CTGAN (None: SDV's default, 300; "epochs" reports what the fit used). Torch runs
+    on synthkit's default_cpu_threads() during the fit and the sampling."""
     if name not in BASELINES:
         raise SynthkitError(f"unknown baseline {name!r} (use one of: {', '.join(BASELINES)})")
     if epochs is not None and epochs < 1:
@@ -92,17 +93,31 @@ def run_baseline(
     if name != "sdv-gaussiancopula":
         # synthkit's benchmarks run on the CPU unless told otherwise; keep SDV comparable.
         kwargs["enable_gpu"] = False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        synthesizer = cls(sdv_metadata(schema), **kwargs)
-        _seed_everything(seed)
-        t0 = time.perf_counter()
-        synthesizer.fit({"table": train})
-        t1 = time.perf_counter()
-        _seed_everything(seed)
-        sample = synthesizer.sample(num_rows=n_rows or len(train))
-        t2 = time.perf_counter()
+    import torch
+
+    from synthkit.core.trainer import default_cpu_threads
+
+    # synthkit's thread policy for CPU training (1 thread while another process holds a core:
+    # OpenMP threads competing for cores slow steps by an order of magnitude), so SDV's fit
+    # times are measured as synthkit's are.
+    threads, threads_before = default_cpu_threads(), torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            synthesizer = cls(sdv_metadata(schema), **kwargs)
+            _seed_everything(seed)
+            t0 = time.perf_counter()
+            synthesizer.fit({"table": train})
+            t1 = time.perf_counter()
+            _seed_everything(seed)
+            sample = synthesizer.sample(num_rows=n_rows or len(train))
+            t2 = time.perf_counter()
+    finally:
+        torch.set_num_threads(threads_before)
     if isinstance(sample, dict):  # SDV 2 returns {table name: DataFrame}
         sample = next(iter(sample.values()))
-    info = {"fit_s": t1 - t0, "sample_s": t2 - t1, "epochs": kwargs.get("epochs", 300 if name != "sdv-gaussiancopula" else None)}
+    # The epochs the synthesizer ran with (SDV's default, 300, when `epochs` is None).
+    epochs_used = synthesizer.get_parameters().get("epochs") if name != "sdv-gaussiancopula" else None
+    info = {"fit_s": t1 - t0, "sample_s": t2 - t1, "epochs": epochs_used, "threads": threads}
     return sample[list(train.columns)], info
