@@ -7,6 +7,7 @@ output file is left half-written.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import sys
 import time
@@ -778,6 +779,46 @@ def explain(model: Path, data: Path | None, latent: int | None, block: str | Non
                              on_step=lambda name: status.update(f"full analysis: {name}"))
         ex.write(output)
         console.print(f"wrote {output / 'explanation.json'} and {len(ex.figures)} figures")
+
+
+# ---------------------------------------------------------------------------------------
+# image (the image track, attached lazily)
+# ---------------------------------------------------------------------------------------
+
+
+class _LazyGroup(click.Group):
+    """A command group defined in another package (``module:attribute``) and imported only when one of its
+    commands runs or its help is shown: `synthkit --help` and the tabular commands never import it."""
+
+    def __init__(self, name: str, target: str, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.target = target
+
+    def _group(self) -> click.Group:
+        module, _, attribute = self.target.partition(":")
+        try:
+            group = getattr(importlib.import_module(module), attribute)
+        except ImportError as exc:
+            raise SynthkitError(f"`synthkit {self.name}` needs {module}, which cannot be imported ({exc})") from None
+        assert isinstance(group, click.Group)
+        return group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._group().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._group().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._group().format_help(ctx, formatter)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self._group().invoke(ctx)  # the group's own invoke: its one-line handling of usage errors
+
+
+# The one place synthkit refers to the image track (tests/image_track/test_boundaries.py checks it stays so).
+cli.add_command(_LazyGroup("image", "image_track.cli:image",
+                           short_help="Image track: fit, evaluate, traverse, sample (docs/images.md)."))
 
 
 def main() -> None:

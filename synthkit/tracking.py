@@ -21,52 +21,66 @@ argument still wins).
 Tracking never costs the fitted model: when MLflow fails (a server that does not answer, a
 locked database), fit emits a :class:`TrackingWarning` and carries on. MLflow is imported only
 when a run starts, so ``import synthkit`` stays fast.
+
+Where the store is, MLflow's noise, experiments and the loss-record callback are track-neutral
+and live in :mod:`synthkit.core.tracking` (the image track records its fits through it too);
+they are re-exported here under their old names.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import logging
 import math
-import os
 import re
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthkit.core.tracking import (  # the track-neutral part, shared with the image track
+    DEFAULT_EXPERIMENT,
+    DEFAULT_TRACKING_URI,
+    ENV_SWITCH,
+    FLUSH_SECONDS,
+    MetricBuffer,
+    TrackingWarning,
+    quiet_mlflow,
+    resolve_tracking_uri,
+    tracking_on_by_default,
+    use_tracking_uri,
+)
+from synthkit.core.tracking import check_reachable as _check_reachable
+from synthkit.core.tracking import experiment_id as _experiment_id
+from synthkit.core.tracking import metric_key as _metric_key
+from synthkit.core.tracking import one_line as _one_line
+from synthkit.core.tracking import same_store as _same_store
+from synthkit.core.tracking import warn as _warn
 from synthkit.errors import SynthkitError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthkit.core.trainer import History
     from synthkit.tabular.synthesizer import Synthesizer
 
-#: The project's local store: a SQLite database with the artifacts beside it, under ./mlruns.
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
-#: Experiment of synthkit's runs (unless MLFLOW_EXPERIMENT_NAME / MLFLOW_EXPERIMENT_ID say otherwise).
-DEFAULT_EXPERIMENT = "synthkit"
-#: Set to 0/off/false/no to make untracked fits the default.
-ENV_SWITCH = "SYNTHKIT_TRACKING"
-#: Per-epoch metrics are sent at least this often (seconds), so a long fit shows progress.
-FLUSH_SECONDS = 15.0
-_BATCH_LIMIT = 900  # MLflow's log_batch takes at most 1,000 metrics
-
-logger = logging.getLogger("synthkit.tracking")
-
-# MLflow 3 sends usage telemetry to mlflow.org from a background thread. synthkit works
-# offline and keeps what it does in house: off unless asked for (MLFLOW_DISABLE_TELEMETRY=false).
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-
-
-class TrackingWarning(UserWarning):
-    """MLflow tracking failed; the fit itself went on."""
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "DEFAULT_TRACKING_URI",
+    "ENV_SWITCH",
+    "FLUSH_SECONDS",
+    "MetricBuffer",
+    "Tracking",
+    "TrackingWarning",
+    "log_report",
+    "model_run",
+    "quiet_mlflow",
+    "resolve_tracking_uri",
+    "settings_for",
+    "tracked_fit",
+    "use_tracking_uri",
+]
 
 
 @dataclass
@@ -96,8 +110,7 @@ def settings_for(track: bool | str | Tracking | None) -> Tracking | None:
     A string: tracked to that URI. A :class:`Tracking`: as it says.
     """
     if track is None:
-        off = os.environ.get(ENV_SWITCH, "").strip().lower() in ("0", "off", "false", "no")
-        return None if off else Tracking()
+        return Tracking() if tracking_on_by_default() else None
     if track is False:
         return None
     if track is True:
@@ -109,156 +122,9 @@ def settings_for(track: bool | str | Tracking | None) -> Tracking | None:
     raise SynthkitError(f"track must be True, False, a tracking URI or a Tracking, not {type(track).__name__}")
 
 
-def resolve_tracking_uri(uri: str | None = None) -> str:
-    """The URI to use: `uri`, else MLFLOW_TRACKING_URI, else :data:`DEFAULT_TRACKING_URI`.
-
-    A relative SQLite path becomes absolute (so the URI still works from another folder) and
-    its folder is created.
-    """
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    path = _sqlite_path(uri)
-    if path is not None:
-        path = path.absolute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return "sqlite:///" + path.as_posix()
-    return uri
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    if not uri.startswith("sqlite:///"):
-        return None
-    rest = uri[len("sqlite:///"):].split("?")[0]
-    return Path(rest) if rest and rest != ":memory:" else None
-
-
-# ---------------------------------------------------------------------------------------
-# MLflow's noise and global state
-# ---------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def quiet_mlflow() -> Iterator[None]:
-    """Inside the block MLflow prints nothing: no info logs (database migrations), no warnings,
-    no "View run at" links or registry messages, no download progress bars."""
-    loggers = [logging.getLogger(n) for n in ("mlflow", "alembic", "alembic.runtime.migration")]
-    levels = [lg.level for lg in loggers]
-    env = {"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
-    saved_env = {k: os.environ.get(k) for k in env}
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    os.environ.update(env)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@contextlib.contextmanager
-def use_tracking_uri(uri: str | None) -> Iterator[None]:
-    """Point MLflow's fluent API at `uri` inside the block (None: leave it), then restore both
-    the global URI and the MLFLOW_TRACKING_URI variable exactly as they were."""
-    if uri is None:
-        yield
-        return
-    import mlflow
-    from mlflow.tracking._tracking_service import utils
-
-    old_global = utils._tracking_uri
-    old_env = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(old_global)
-        if old_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_env
-
-
-def _check_reachable(uri: str) -> None:
-    """Fail fast on an HTTP tracking server that does not answer (MLflow would retry for minutes)."""
-    if not uri.startswith(("http://", "https://")):
-        return
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5):  # noqa: S310 - the user's own server
-            pass
-    except urllib.error.HTTPError:
-        return  # it answered (perhaps without /health, or behind auth): let MLflow talk to it
-    except (OSError, ValueError) as exc:
-        raise SynthkitError(f"the tracking server {uri} does not answer ({exc})") from None
-
-
 # ---------------------------------------------------------------------------------------
 # tracking a fit
 # ---------------------------------------------------------------------------------------
-
-
-class MetricBuffer:
-    """Trainer callback that collects each epoch's losses and sends them with log_batch.
-
-    Metric names are ``<stage>/<train|validation>/<term>`` with step = epoch (from 1). Sent
-    when a stage ends, when 900 are waiting, every :data:`FLUSH_SECONDS`, and at :meth:`close`.
-    """
-
-    def __init__(self, client: Any, run_id: str, flush_seconds: float = FLUSH_SECONDS) -> None:
-        self.client = client
-        self.run_id = run_id
-        self.flush_seconds = flush_seconds
-        self.pending: list[Any] = []
-        self.stage: str | None = None
-        self.last_flush = time.monotonic()
-        self.seconds = 0.0  # time spent here (the tracking overhead during training)
-        self.failed = False
-
-    def __call__(self, stage: str, epoch: int, history: History) -> None:
-        if self.failed:
-            return
-        t0 = time.perf_counter()
-        from mlflow.entities import Metric
-
-        if self.stage is not None and stage != self.stage:
-            self.flush()
-        self.stage = stage
-        now = int(time.time() * 1000)
-        for split, store in (("train", history.train), ("validation", history.validation)):
-            for term, values in store.items():
-                if len(values) > epoch:
-                    self.pending.append(Metric(_metric_key(f"{stage}/{split}/{term}"), float(values[epoch]), now, epoch + 1))
-        if len(self.pending) >= _BATCH_LIMIT or time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
-        self.seconds += time.perf_counter() - t0
-
-    def flush(self) -> None:
-        if self.failed or not self.pending:
-            self.pending.clear()
-            return
-        batch, self.pending = self.pending, []
-        try:
-            with quiet_mlflow():
-                for lo in range(0, len(batch), 1000):
-                    self.client.log_batch(self.run_id, metrics=batch[lo : lo + 1000], synchronous=True)
-        except Exception as exc:  # noqa: BLE001 - tracking must not stop training
-            self.failed = True
-            _warn(f"MLflow tracking stopped logging epoch losses to run {self.run_id}: {_one_line(exc)}")
-        self.last_flush = time.monotonic()
-
-    def close(self) -> None:
-        t0 = time.perf_counter()
-        self.flush()
-        self.seconds += time.perf_counter() - t0
 
 
 class _FitRun:
@@ -394,38 +260,6 @@ def tracked_fit(synth: Synthesizer, df: pd.DataFrame, callbacks: list[Callable[.
     return synth
 
 
-def _experiment_id(client: Any, uri: str, name: str | None) -> str:
-    """The experiment's id, creating it if needed; on a local SQLite store its artifacts go to
-    ``artifacts/<experiment>/`` beside the database (mlruns/artifacts/synthkit by default)."""
-    from mlflow.exceptions import MlflowException
-
-    env_id = os.environ.get("MLFLOW_EXPERIMENT_ID")
-    if name is None and env_id:
-        return env_id
-    name = name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    location = None
-    db = _sqlite_path(uri)
-    if db is not None:
-        location = (db.parent / "artifacts" / re.sub(r"[^A-Za-z0-9._-]+", "_", name)).absolute().as_uri()
-    try:
-        return client.create_experiment(name, artifact_location=location)
-    except MlflowException:  # created meanwhile by another process
-        found = client.get_experiment_by_name(name)
-        if found is None:
-            raise
-        return found.experiment_id
-
-
-def _same_store(a: str, b: str) -> bool:
-    pa, pb = _sqlite_path(a), _sqlite_path(b)
-    if pa is not None and pb is not None:
-        return pa.absolute() == pb.absolute()
-    return a.rstrip("/") == b.rstrip("/")
-
-
 def _params(synth: Synthesizer, df: pd.DataFrame, source: str) -> list[Any]:
     from mlflow.entities import Param
 
@@ -541,23 +375,8 @@ def _numbers(obj: Any, prefix: str, depth: int = 0) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------
 
 
-def _metric_key(key: str) -> str:
-    """MLflow keys allow letters, digits, _ - . space : and /; anything else becomes _."""
-    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", key)[:250]
-
-
 def _is_path(source: str) -> bool:
     return "/" in source or "\\" in source or source.lower().endswith((".csv", ".parquet", ".tsv", ".txt"))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    return line if len(line) <= 300 else line[:299] + "…"
-
-
-def _warn(message: str) -> None:
-    warnings.warn(message, TrackingWarning, stacklevel=3)
 
 
 def _version() -> str:
