@@ -584,19 +584,11 @@ def _user_errors() -> Iterator[None]:
         raise SynthkitError(str(exc.args[0]) if exc.args else type(exc).__name__) from None
 
 
-@contextlib.contextmanager
-def _tracking_warnings() -> Iterator[None]:
-    """MLflow tracking failures as one yellow "warning:" line each; other warnings as usual."""
-    import warnings
+def _tracking_warnings() -> contextlib.AbstractContextManager[None]:
+    """MLflow tracking failures as one yellow "warning:" line each (synthkit.core.tracking)."""
+    from synthkit.core.tracking import tracking_warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        yield
-    for w in caught:
-        if type(w.message).__name__ == "TrackingWarning":
-            console.print(f"[yellow]warning:[/] {escape(str(w.message))}", soft_wrap=True)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return tracking_warnings(console)
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ import importlib
 import json
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -334,19 +333,11 @@ def _fit_tracking(track: bool, uri: str | None, experiment: str | None, register
     return Tracking(uri=uri, experiment=experiment, register=register, source=source)
 
 
-@contextlib.contextmanager
-def _tracking_warnings() -> Iterator[None]:
-    """Show MLflow tracking failures as one yellow "warning:" line each; other warnings as usual."""
-    import warnings
+def _tracking_warnings() -> contextlib.AbstractContextManager[None]:
+    """MLflow tracking failures as one yellow "warning:" line each (synthkit.core.tracking)."""
+    from synthkit.core.tracking import tracking_warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        yield
-    for w in caught:
-        if type(w.message).__name__ == "TrackingWarning":
-            console.print(f"[yellow]warning:[/] {escape(str(w.message))}", soft_wrap=True)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return tracking_warnings(console)
 
 
 def _print_run(summary: dict[str, Any], output: Path) -> None:

@@ -48,6 +48,22 @@ class TrackingWarning(UserWarning):
     """MLflow tracking failed; the fit itself went on."""
 
 
+@contextlib.contextmanager
+def tracking_warnings(console: Any) -> Iterator[None]:
+    """Show each :class:`TrackingWarning` raised inside as one yellow "warning:" line on the
+    rich `console` (what both CLIs do with MLflow failures); other warnings as usual."""
+    from rich.markup import escape
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        yield
+    for w in caught:
+        if issubclass(w.category, TrackingWarning):
+            console.print(f"[yellow]warning:[/] {escape(str(w.message))}", soft_wrap=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def tracking_on_by_default() -> bool:
     """Whether a fit with no explicit tracking choice is tracked: yes unless SYNTHKIT_TRACKING is 0/off/false/no."""
     return os.environ.get(ENV_SWITCH, "").strip().lower() not in ("0", "off", "false", "no")
