@@ -151,3 +151,44 @@ def test_draws_skip_impossible_entries() -> None:
         raw[:, int(heads.block_base[i]) + s.width - 1] = 0.0
     codes, _, _ = heads.sample_codes(raw, torch.Generator().manual_seed(0))
     assert torch.equal(codes, torch.tensor([s.width - 1 for s in blocks]).expand_as(codes))
+
+
+@pytest.mark.parametrize("transformer", [ModeSpecificTransformer, MinMaxLogTransformer])
+def test_training_layout_matches_nll_in_value_and_gradients(transformer: type) -> None:
+    """nll_hidden (the training step's transposed layout) is nll of the output layer, gradients included, with
+    blocks of several widths (several padded groups) and logits far apart (the padding must not leak in)."""
+    rng = np.random.default_rng(1)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "amount": np.where(rng.random(n) < 0.3, 0.0, rng.gamma(2, 300, n)),
+            "score": np.concatenate([rng.normal(-5, 1, n // 2), rng.normal(5, 1, n - n // 2)]),
+            "grade": rng.choice(list("ABC"), n),
+            "state": rng.choice([f"s{i}" for i in range(40)], n),
+            "purpose": rng.choice([f"p{i}" for i in range(9)], n),
+        }
+    )
+    df.loc[rng.random(n) < 0.1, "score"] = np.nan
+    tr = transformer().fit(df)
+    x = torch.as_tensor(tr.transform(df), dtype=torch.float32)
+    heads = OutputHeads(tr.spans)
+    torch.manual_seed(0)
+    output = torch.nn.Linear(16, heads.raw_dim)
+    with torch.no_grad():
+        output.weight.mul_(20.0)  # logits tens of nats apart within a block
+        heads.mode_log_scale.normal_()
+        heads.value_log_scale.normal_()
+    hidden = torch.randn(n, 16, requires_grad=True)
+    params = [hidden, output.weight, output.bias, heads.mode_log_scale, heads.value_log_scale]
+
+    expected = heads.nll(x, output(hidden))
+    got = heads.nll_hidden(x, hidden, output)
+    assert torch.allclose(got, expected, rtol=1e-5, atol=1e-3)
+    g_expected = torch.autograd.grad(expected.sum(), params, allow_unused=True)
+    g_got = torch.autograd.grad(got.sum(), params, allow_unused=True)
+    for a, b in zip(g_expected, g_got):
+        if a is None:
+            assert b is None or not b.any()
+        else:
+            # float32 rounding scales with the largest gradient (Gaussian terms with small σ dominate)
+            assert torch.allclose(b, a, rtol=1e-4, atol=1e-5 * float(a.abs().max())), ((b - a).abs().max(), a.abs().max())

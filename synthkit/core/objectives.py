@@ -152,43 +152,47 @@ def aggregate_log_density(
 
 
 class _AggregateLogDensity(torch.autograd.Function):
+    # The (D × Q × M) layout — one Q × M plane per latent dimension, the M mixture components innermost — makes
+    # every reduction run over contiguous memory: over j (the logsumexps) along the innermost axis, over i (the
+    # gradients of mu and logvar) across whole rows, and the one contraction (grad z) a batched product. With D
+    # innermost instead (D is 9 or 10) the same passes ran ~2× slower on the CPU.
     @staticmethod
     def forward(ctx, zq, mu, logvar, log_w):  # type: ignore[no-untyped-def, override]
-        s = torch.exp(-0.5 * logvar)  # 1/σ (M, D)
-        c = -0.5 * (LOG_2PI + logvar)  # (M, D)
-        t = torch.addcmul(-(mu * s), zq[:, None, :], s)  # (z − μ)/σ, (Q, M, D)
-        lp = torch.addcmul(c.expand_as(t), t, t, value=-0.5)  # l_ijd
+        s = torch.exp(-0.5 * logvar).t().contiguous()  # 1/σ (D, M)
+        c = (-0.5 * (LOG_2PI + logvar)).t()  # (D, M)
+        t = torch.sub(zq.t().contiguous()[:, :, None], mu.t().contiguous()[:, None, :]).mul_(s[:, None, :])  # (z − μ)/σ, (D, Q, M)
+        lp = torch.addcmul(c[:, None, :].expand_as(t), t, t, value=-0.5)  # l_ijd
         # Both logsumexps by hand, with exp's argument floored at −80: the posteriors sharpen
         # as training goes on, most pairs (i, j) then lie hundreds of nats below the largest,
         # and the CPU's exp is ~30× slower on arguments that underflow (a stage-one epoch on
         # the credit data slowed from 0.55 s to 1.0 s over 60 epochs). Terms below e^−80 of
         # the largest change neither a sum nor a gradient.
-        joint_logits = log_w + lp.sum(dim=2)  # (Q, M)
+        joint_logits = lp.sum(dim=0).add_(log_w)  # (Q, M)
         joint_shift = joint_logits.amax(dim=1, keepdim=True)
         p_joint = joint_logits.sub_(joint_shift).clamp_min_(-80.0).exp_()
         joint_total = p_joint.sum(dim=1, keepdim=True)
         joint = (joint_total.log() + joint_shift)[:, 0]
         p_joint = p_joint.div_(joint_total)  # softmax over j
-        e = lp.add_(log_w[:, :, None])  # reuses lp's memory
-        shift = e.amax(dim=1, keepdim=True)
+        e = lp.add_(log_w[None, :, :])  # reuses lp's memory
+        shift = e.amax(dim=2, keepdim=True)
         e = e.sub_(shift).clamp_min_(-80.0).exp_()
-        total = e.sum(dim=1)  # (Q, D)
-        marg = (total.log() + shift[:, 0, :]).sum(dim=1)
+        total = e.sum(dim=2)  # (D, Q)
+        marg = (total.log() + shift[:, :, 0]).sum(dim=0)
         ctx.save_for_backward(s, t, e, total, p_joint)
         return joint, marg
 
     @staticmethod
     def backward(ctx, g_joint, g_marg):  # type: ignore[no-untyped-def, override]
         s, t, e, total, p_joint = ctx.saved_tensors
-        # G_ijd = ∂(loss)/∂l_ijd: softmax weights of the joint (same for every d) and of each
-        # marginal, times the incoming gradients.
-        g = e * (g_marg[:, None] / total)[:, None, :]
-        g.add_((g_joint[:, None] * p_joint)[:, :, None])
+        # G_dij = ∂(loss)/∂l_ijd: softmax weights of each marginal and of the joint (the same for every d), times
+        # the incoming gradients.
+        g = torch.addcmul((g_joint[:, None] * p_joint)[None, :, :], e, (g_marg[None, :] / total)[:, :, None])
+        g_sum = g.sum(dim=1)  # (D, M)
         # l = c − t²/2 with t = (z − μ)/σ, 1/σ = exp(−logvar/2), c = −(log 2π + logvar)/2.
-        h = g * t  # −∂/∂t
-        grad_z = -torch.einsum("qmd,md->qd", h, s)
-        grad_mu = h.sum(dim=0) * s
-        grad_logvar = 0.5 * (h * t).sum(dim=0) - 0.5 * g.sum(dim=0)
+        h = g.mul_(t)  # −∂/∂t
+        grad_z = -torch.bmm(h, s[:, :, None])[:, :, 0].t()
+        grad_mu = (h.sum(dim=1) * s).t()
+        grad_logvar = (0.5 * h.mul_(t).sum(dim=1) - 0.5 * g_sum).t()
         return grad_z, grad_mu, grad_logvar, None
 
 

@@ -42,8 +42,12 @@ class AdaINDecoder(nn.Module):
         self.adains = nn.ModuleList(AdaIN(b, z_dim) for b in hidden)
         self.out = nn.Linear(dims[-1], out_dim)
 
-    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def hidden(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations (the input of `out`)."""
         h = y
         for linear, adain in zip(self.linears, self.adains):
             h = torch.relu(adain(linear(h), z))
-        return self.out(h)
+        return h
+
+    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.out(self.hidden(y, z))

@@ -80,7 +80,7 @@ class SingleStageVAE(TabularMethod):
         """z ~ q(z|x), its mean and log-variance, and the reconstruction NLL per row."""
         mu, logvar = self.encoder(x)
         z = reparameterize(mu, logvar)
-        nll = self.heads.nll(x, self.decoder(z))
+        nll = self.heads.nll_hidden(x, self.decoder[:-1](z), self.decoder[-1])
         return z, mu, logvar, nll
 
     @torch.no_grad()

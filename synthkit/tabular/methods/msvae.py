@@ -58,7 +58,7 @@ class ResidualVAE(nn.Module):
         x, y = xy[:, : self.dim], xy[:, self.dim :]
         mu, logvar = self._posterior(x, y)
         z = reparameterize(mu, logvar)
-        rec = self.heads.nll(x, self.decoder(y, z)).mean()
+        rec = self.heads.nll_hidden(x, self.decoder.hidden(y, z), self.decoder.out).mean()
         kl = kl_term(mu, logvar)
         return rec + self.config.residual_beta * kl, {"reconstruction": rec, "kl": kl}
 
