@@ -374,3 +374,67 @@ def test_schedule_holds_at_its_data_rate_when_the_model_leaves_counts_empty():
     out = pd.DataFrame({c: decoded[c] for c in df.columns})
     held = 1 - violations(out, {c.name: c for c in infer_schema(df).columns}, rel).mean()
     assert 0.895 <= held <= 0.92
+
+
+def bureau(n=3000, seed=0):
+    """A count over the last 12 months and the months since the last event: ≤ 12 exactly when
+    the count is positive, above 12 or empty (never happened) when it is 0."""
+    rng = np.random.default_rng(seed)
+    count = rng.poisson(1.2, n).astype(float)
+    months = np.where(count > 0, rng.integers(0, 13, n), rng.integers(13, 40, n)).astype(float)
+    months[(count == 0) & (rng.random(n) < 0.4)] = np.nan
+    return pd.DataFrame({"inquiries_12m": count, "months_since_inquiry": months,
+                         "income": np.round(rng.lognormal(10, 0.5, n), -2)})
+
+
+def test_threshold_relation_is_found_described_and_round_trips():
+    df = bureau()
+    rels = [r for r in detect_relations(df, infer_schema(df)) if r.type == "threshold"]
+    assert len(rels) == 1
+    rel = rels[0]
+    assert (rel.target, rel.sources) == ("months_since_inquiry", ["inquiries_12m"])
+    assert rel.params["threshold"] == 12 and rel.params["positive"] == "low" and rel.params["missing"] == "zero"
+    assert rel.holds == 1.0
+    assert rel.describe().startswith("months_since_inquiry ≤ 12 exactly when inquiries_12m > 0")
+    back = Relation.from_dict(json.loads(json.dumps(rel.to_dict())))
+    assert back.params == rel.params
+    # Rows on the wrong side are violations.
+    broken = df.copy()
+    broken.loc[broken.index[:20], "inquiries_12m"] = 0.0
+    broken.loc[broken.index[:20], "months_since_inquiry"] = 3.0
+    assert hold_rates(broken, infer_schema(df), [rel])[0]["output"] == pytest.approx(1 - 20 / len(df))
+
+
+def test_no_threshold_where_the_sides_overlap():
+    df = bureau()
+    rng = np.random.default_rng(1)
+    df["months_since_inquiry"] = rng.permutation(df["months_since_inquiry"].to_numpy())
+    assert not [r for r in detect_relations(df, infer_schema(df)) if r.type == "threshold"]
+
+
+def test_threshold_is_enforced_with_donors_from_the_right_group():
+    df = bureau()
+    (rel,) = [r for r in detect_relations(df, infer_schema(df)) if r.type == "threshold"]
+    rng = np.random.default_rng(0)
+    n = 2000
+    count = pd.Series(rng.poisson(1.2, n).astype(float))
+    months = pd.Series(rng.integers(0, 40, n).astype(float))  # a model that ignores the rule
+    months[rng.random(n) < 0.2] = np.nan
+    decoded = {"inquiries_12m": count, "months_since_inquiry": months}
+    from synthkit.tabular.relations import enforce
+
+    enforce(decoded, [rel], _codec({"inquiries_12m": 0, "months_since_inquiry": 0}), rng)
+    m, c = decoded["months_since_inquiry"], decoded["inquiries_12m"]
+    assert ((m[c > 0] <= 12) & m[c > 0].notna()).all()
+    assert ((m[c == 0] > 12) | m[c == 0].isna()).all()
+    assert m[c == 0].isna().any() and (m[c == 0] > 12).any()  # both allowed states kept, from the model's rows
+    assert m[c > 0].nunique() == 13
+
+
+def test_threshold_holds_in_the_synthesizer_output():
+    df = bureau(2000)
+    synth = Synthesizer("tvae", seed=0, epochs=3).fit(df, track=False)
+    out = synth.sample(1000, seed=0)
+    m, c = out["months_since_inquiry"], out["inquiries_12m"]
+    assert ((m[c > 0] <= 12) & m[c > 0].notna()).all()
+    assert ((m[c == 0] > 12) | m[c == 0].isna()).all()
