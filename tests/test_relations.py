@@ -438,3 +438,15 @@ def test_threshold_holds_in_the_synthesizer_output():
     m, c = out["months_since_inquiry"], out["inquiries_12m"]
     assert ((m[c > 0] <= 12) & m[c > 0].notna()).all()
     assert ((m[c == 0] > 12) | m[c == 0].isna()).all()
+
+
+def test_declared_threshold_learns_its_sides_and_a_broken_one_is_an_error():
+    df = bureau()
+    (rel,) = fit_declared(df, infer_schema(df), parse_relations(
+        [{"type": "threshold", "target": "months_since_inquiry", "sources": ["inquiries_12m"]}]))
+    assert rel.params["threshold"] == 12 and rel.params["positive"] == "low" and rel.exceptions == 0
+    wrong = parse_relations([{"type": "threshold", "target": "months_since_inquiry", "sources": ["inquiries_12m"],
+                              "threshold": 6, "positive": "low", "missing": "zero"}])
+    with pytest.raises(SynthkitError, match=r"does not hold in the data: \d+ row\(s\) break it, first data row"):
+        fit_declared(df, infer_schema(df), wrong)
+

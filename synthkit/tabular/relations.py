@@ -1178,7 +1178,8 @@ def parse_relations(raw: Any, source: str = "metadata") -> list[Relation]:
 
     Each entry names ``type``, ``target`` and ``sources`` (plus ``values`` for missing_iff,
     ``coefficients``/``intercept`` for linear, ``exponents``/``factor`` for ratio,
-    ``rate_scale``/``term_scale`` for annuity, at the top level or under ``params``). A
+    ``rate_scale``/``term_scale`` for annuity, ``threshold``/``at``/``positive``/``missing`` for
+    threshold, at the top level or under ``params``). A threshold without them learns them. A
     linear relation without coefficients is a sum (all 1, no intercept); a lookup without
     a table learns it from the data.
     ``holds`` below 1 allows that share of exceptions; without it a declared relation must
@@ -1199,11 +1200,12 @@ def parse_relations(raw: Any, source: str = "metadata") -> list[Relation]:
         if isinstance(sources, str):
             sources = [sources]
         params = dict(entry.get("params") or {})
-        for k in ("values", "coefficients", "intercept", "exponents", "factor", "rate_scale", "term_scale", "table"):
+        for k in ("values", "coefficients", "intercept", "exponents", "factor", "rate_scale", "term_scale", "table",
+                  "threshold", "at", "positive", "missing", "above"):
             if k in entry:
                 params[k] = entry[k]
         need = {"lookup": (1, 2), "conditional": (1, 2), "linear": (1, 8), "ratio": (1, 4), "annuity": (3, 3), "schedule": (4, 4),
-                "order": (1, 1),
+                "order": (1, 1), "threshold": (1, 1),
                 "missing_together": (1, 1), "missing_iff": (1, 1)}[entry["type"]]
         if not need[0] <= len(sources) <= need[1]:
             raise SynthkitError(
@@ -1245,6 +1247,11 @@ def fit_declared(df: pd.DataFrame, schema: Schema, declared: list[Relation]) -> 
             )
         if rel.type in VALUE_TYPES:
             graph.add(rel.target, rel.sources)
+        if rel.type == "threshold" and any(
+            rel.target in (o.target, *o.sources) for o in declared if o is not rel and o.type != "threshold"
+        ):
+            raise SynthkitError(f"relation '{rel.describe()}': a threshold's target {rel.target!r} must be in no other "
+                                "relation (it is enforced last, by changing the target)")
         fitted = _fit_one(df, specs, rel)
         bad = violations(df, specs, fitted)
         allowed = math.floor((1 - rel.holds) * len(df) + 1e-9)
