@@ -745,7 +745,7 @@ def _structure(spec: Any, x: np.ndarray) -> float:
     masses = np.asarray(spec.point_masses, dtype=float)
     on_mass = float(np.isin(f, masses).mean()) if len(masses) else 0.0
     bulk = f[~np.isin(f, masses)] if len(masses) else f
-    h = Heaping.fit(bulk, robust_decimals(bulk)) if len(bulk) >= 50 else None
+    h = Heaping.fit(bulk, robust_decimals(bulk), context=f) if len(bulk) >= 50 else None
     if h is None:
         return on_mass
     # Only steps that matter at the column's scale (multiples of 25 in amounts around

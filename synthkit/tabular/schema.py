@@ -454,7 +454,7 @@ def _infer_numeric(spec: ColumnSpec, x: pd.Series, opts: InferenceOptions, *, in
         )
         masses = sorted(set(masses) | set(sentinels))
     cont = bulk[~np.isin(bulk, masses)] if masses else bulk
-    heaping = Heaping.fit(cont, decimals(cont)) if len(cont) else None
+    heaping = Heaping.fit(cont, decimals(cont), context=bulk) if len(cont) else None
     if heaping is not None:
         spec.heaping = heaping.describe() or None
     if masses:

@@ -163,7 +163,7 @@ class NumberLine:
             bulk = finite
         self.bulk_minimum, self.bulk_maximum = float(bulk.min()), float(bulk.max())
         if self.spec.kind is not ColumnKind.DATETIME:
-            self.heaping = Heaping.fit(bulk, _decimals(bulk))
+            self.heaping = Heaping.fit(bulk, _decimals(bulk), context=finite)
             self.gaps = find_gaps(bulk)
             self.float32 = self.decimals is None and bool(np.array_equal(finite.astype(np.float32).astype(float), finite))
         if self.dtype == "float64" and self.decimals is not None and self.decimals <= 0 and self.spec.missing_rate > 0:
