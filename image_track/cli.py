@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import pickle
 import platform
 import shutil
 import sys
@@ -275,6 +276,9 @@ def _training_stream(data: Any, dataset: str, num_steps: int, batch_size: int, s
 def _check_output_folder(output: Path) -> None:
     if output.exists() and not output.is_dir():
         raise SynthkitError(f"{output}: exists and is not a folder")
+    for parent in output.parents:  # found now, not when the model is trained and its folder cannot be made
+        if parent.exists() and not parent.is_dir():
+            raise SynthkitError(f"{output}: {parent} is a file, not a folder")
     if output.is_dir() and any(output.iterdir()) and not (output / "method.json").is_file():
         raise SynthkitError(f"{output}: a folder that holds something other than an image model; "
                             "choose another -o or empty it")
@@ -363,12 +367,17 @@ def _load_model(folder: Path) -> tuple[Any, dict[str, Any]]:
     if (folder / CARD_FILE).is_file():
         try:
             card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise SynthkitError(f"{folder / CARD_FILE}: damaged ({exc.msg})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SynthkitError(f"{folder / CARD_FILE}: damaged ({getattr(exc, 'msg', None) or exc.reason})") from None
+        if not isinstance(card, dict):
+            raise SynthkitError(f"{folder / CARD_FILE}: damaged (not a JSON object)")
     with _user_errors():
         try:
             model = load(folder)
-        except (OSError, RuntimeError) as exc:  # model.pt missing or not this config's weights
+        except SynthkitError:
+            raise
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+            # model.pt missing, damaged (not a torch file: UnpicklingError; empty: EOFError) or not this config's
             raise SynthkitError(f"{folder}: the weights cannot be loaded ({type(exc).__name__})") from None
     return model, card
 

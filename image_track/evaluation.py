@@ -146,9 +146,11 @@ def sample_images(model: ImageMethod, num: int, seed: int, batch_size: int = 256
 
 def fid_labels(data: GroundTruthData, factors: np.ndarray) -> np.ndarray:
     """Class labels for the stand-in FID classifier: every factor cut into at most :data:`FID_BINS` runs of values,
-    combined (dSprites: shape 3 × scale 4 × orientation 4 × posX 4 × posY 4 = 768 classes; a digit set: its label)."""
-    bins = [min(FID_BINS, n) for n in data.factors_num_values]
-    coarse = [factors[:, k] * b // n for k, (b, n) in enumerate(zip(bins, data.factors_num_values))]
+    combined (dSprites: shape 3 × scale 4 × orientation 4 × posX 4 × posY 4 = 768 classes); a dataset whose only
+    factor is a label (a digit set) keeps that label's classes whole (10 digits, not 4 runs of them)."""
+    sizes = list(data.factors_num_values)
+    bins = sizes if len(sizes) == 1 else [min(FID_BINS, n) for n in sizes]
+    coarse = [factors[:, k] * b // n for k, (b, n) in enumerate(zip(bins, sizes))]
     return np.ravel_multi_index(tuple(coarse), bins)
 
 

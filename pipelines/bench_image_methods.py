@@ -227,6 +227,17 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true", help="measure steps/s of the conv VAE instead")
     parser.add_argument("--speed-steps", type=int, default=100)
     args = parser.parse_args()
+    # Bad arguments fail here, not after the first model has trained for minutes.
+    if args.json is not None and not (args.json.parent if str(args.json.parent) else Path(".")).is_dir():
+        parser.error(f"--json {args.json}: the folder {args.json.parent} does not exist")
+    if args.steps < 1 or args.speed_steps < 1 or args.batch_size < 2:
+        parser.error("--steps and --speed-steps must be at least 1, --batch-size at least 2")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds!r}: expected comma-separated integers")
+    if not seeds:
+        parser.error("--seeds: give at least one seed")
     if args.speed:
         result = speed("vae", args.speed_steps, args.batch_size)
         if args.json:
@@ -243,7 +254,7 @@ def main() -> None:
              "eval_parameters": EVAL_SETS[args.eval_set], "torch": torch.__version__,
              "share_of_lib_steps": args.steps / LIB_STEPS, "command": " ".join(sys.argv)}
     rows: list[dict[str, Any]] = []
-    for seed in [int(s) for s in args.seeds.split(",")]:
+    for seed in seeds:
         for method in methods:
             t0 = time.perf_counter()
             row = run_method(method, seed, args.steps, args.batch_size, args.eval_set, args.save_models)

@@ -138,10 +138,14 @@ def read_config(path: str | Path) -> tuple[str, dict[str, Any]]:
     file = Path(path) / CONFIG_FILE
     try:
         meta = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError are ValueErrors
         raise ValueError(f"{file}: cannot be read ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{file}: damaged (not a JSON object)")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{file}: saved in format {meta.get('format_version')}, this version reads {FORMAT_VERSION}")
+    if not isinstance(meta.get("method"), str) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{file}: damaged (needs a \"method\" name and a \"config\" object)")
     return meta["method"], meta["config"]
 
 
