@@ -348,7 +348,7 @@ def detect_relations(df: pd.DataFrame, schema: Schema, options: RelationOptions 
     found += _schedules(names, specs, numbers, opts, graph, found)
     found += _conditionals(df, names, near, opts, graph, found)
     found += _orders(names, specs, numbers, opts, graph, found)
-    found += _thresholds(df, names, specs, numbers, opts, graph, found)
+    found += _thresholds(names, specs, numbers, opts, graph, found)
     return found
 
 
@@ -1128,7 +1128,7 @@ def _threshold_fit(s: np.ndarray, x: np.ndarray) -> tuple[dict[str, Any], int, i
     return params, rows, wrong
 
 
-def _thresholds(df, names, specs, numbers, opts, graph, found) -> list[Relation]:
+def _thresholds(names, specs, numbers, opts, graph, found) -> list[Relation]:
     # The target is free of every other relation: the rule is enforced last, by changing it.
     busy = {r.target for r in found} | {s for r in found if r.type in VALUE_TYPES for s in r.sources}
     busy |= {s for r in found if r.type in ("order", "missing_together", "missing_iff") for s in r.sources}
@@ -1406,7 +1406,7 @@ def _thresholds_fix(decoded: dict[str, pd.Series], rels: list[Relation], codec: 
         p = rel.params
         pos = np.isfinite(src) & (src > float(p["at"]))
         x2 = x.copy()
-        for group in (pos, np.isfinite(src) & ~pos):
+        for positive, group in ((True, pos), (False, np.isfinite(src) & ~pos)):
             need = np.flatnonzero(bad & group)
             if not len(need):
                 continue
@@ -1414,7 +1414,7 @@ def _thresholds_fix(decoded: dict[str, pd.Series], rels: list[Relation], codec: 
             if len(donors):
                 x2[need] = x[donors[rng.integers(0, len(donors), size=len(need))]]
             else:
-                low_side = (p.get("positive", "low") == "low") == (group is pos)
+                low_side = (p.get("positive", "low") == "low") == positive
                 x2[need] = float(p["threshold"]) if low_side else float(p["above"])
         decoded[rel.target] = from_x(x2)
 
