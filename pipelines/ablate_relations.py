@@ -35,13 +35,14 @@ def main() -> None:
     ap.add_argument("--types", default="threshold", help="relation types to leave out, comma-separated")
     ap.add_argument("--fit-seeds", default="0")
     ap.add_argument("--sample-seeds", default="0,1,2")
+    ap.add_argument("--threads", type=int, default=2, help="training threads (see bench_real_tables.py --threads)")
     args = ap.parse_args()
     types = set(args.types.split(","))
     for table in args.tables.split(","):
         train, test = split(as_read(load(table)), 0)
         schema = infer_schema(train)
         for fit_seed in [int(s) for s in args.fit_seeds.split(",")]:
-            synth = Synthesizer("msvae", seed=fit_seed).fit(train, track=False)
+            synth = Synthesizer("msvae", seed=fit_seed, **({"cpu_threads": args.threads} if args.threads else {})).fit(train, track=False)
             every = synth.transformer.schema.relations or []
             left = [r for r in every if r.type not in types]
             print(f"{table} fit seed {fit_seed}: {len(every) - len(left)} relation(s) of {sorted(types)} among {len(every)}")

@@ -266,6 +266,9 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--relations/--no-relations", default=True, show_default=True,
               help="Find relations between columns (sums, lookups, missingness, order) and enforce them on output.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for training; the model depends on them: the same seed and thread count give "
+                   "the same model (the fit prints the count it used)  [default: the idle cores, at most 4]")
 @click.option("--track/--no-track", default=True, show_default=True,
               help="Record the fit as an MLflow run (off by default when SYNTHKIT_TRACKING=off).")
 @click.option("--tracking-uri", default=None,
@@ -276,7 +279,7 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, residual_dim: int | None,
         beta: float | None, epochs: int | None, max_steps: int | None, batch_size: int | None, learning_rate: float | None,
         time_budget: float | None, device: str, transformer: str, metadata: Path | None, na_values: str,
-        relations: bool, seed: int, track: bool, tracking_uri: str | None, experiment: str | None, register: str | None) -> None:
+        relations: bool, seed: int, threads: int | None, track: bool, tracking_uri: str | None, experiment: str | None, register: str | None) -> None:
     """Fit a synthesizer on DATA (a CSV file; without one, the built-in simulated credit data).
 
     The fit is an MLflow run (see docs/operations.md): parameters, per-epoch losses, the schema
@@ -289,7 +292,7 @@ def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, re
     options: dict[str, Any] = {
         "latent_dim": latent_dim, "residual_dim": residual_dim if method == "msvae" else None,
         "beta": beta if method != "tvae" else None, "epochs": epochs, "batch_size": batch_size,
-        "learning_rate": learning_rate, "time_budget_s": time_budget,
+        "learning_rate": learning_rate, "time_budget_s": time_budget, "cpu_threads": threads,
     }
     if method != "msvae" and residual_dim is not None:
         raise SynthkitError("--residual-dim applies to --method msvae only")
@@ -353,7 +356,8 @@ def _print_run(summary: dict[str, Any], output: Path) -> None:
 
 def _print_fit_summary(synth: Any, output: Path) -> None:
     s = synth.summary
-    table = Table(title=f"{s['method']} fitted in {s['fit_seconds']:.1f} s on {s['device']}; saved to {output}",
+    where = s["device"] + (f", {s['cpu_threads']} thread(s)" if s.get("cpu_threads") else "")
+    table = Table(title=f"{s['method']} fitted in {s['fit_seconds']:.1f} s on {where} (seed {synth.seed}); saved to {output}",
                   title_justify="left")
     for col in ("stage", "epochs", "stopped", "train loss", "validation loss"):
         table.add_column(col)

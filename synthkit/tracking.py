@@ -287,6 +287,8 @@ def _param_value(value: Any) -> str:
 
 def _final_metrics(summary: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {"fit_seconds": summary["fit_seconds"], "model_columns": summary["model_columns"]}
+    if summary.get("cpu_threads"):
+        out["cpu_threads"] = summary["cpu_threads"]  # with the seed, what reproduces the weights
     for stage, st in summary["stages"].items():
         out[f"{stage}/epochs_run"] = st["epochs_run"]
         out[f"{stage}/best_epoch"] = st["best_epoch"]

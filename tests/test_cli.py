@@ -136,15 +136,20 @@ def test_fit_and_sample_end_to_end(tmp_path: Path) -> None:
 
 
 def test_fit_is_reproducible_across_processes(tmp_path: Path) -> None:
-    """Two fits with one seed in two processes write the same model files, byte for byte
-    (what a validator re-running a documented fit gets)."""
+    """Two fits with one seed and thread count in two processes write the same model files,
+    byte for byte (what a validator re-running a documented fit gets), and the model records
+    the thread count it was trained on. The count is pinned: by default it follows the idle
+    cores, and the weights depend on it."""
     data = tmp_path / "credit.csv"
     assert run("datasets", "credit", "-n", "400", "-o", str(data)).returncode == 0
     for name in ("a", "b"):
-        res = run("fit", str(data), "--epochs", "2", "--seed", "7", "--no-track", "-o", str(tmp_path / name))
+        res = run("fit", str(data), "--epochs", "2", "--seed", "7", "--threads", "2", "--no-track",
+                  "-o", str(tmp_path / name))
         assert res.returncode == 0, res.stderr
+        assert "cpu, 2 thread(s) (seed 7)" in res.stdout
     for file in ("model.pt", "transformer.pkl", "expectations.json"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
+    assert json.loads((tmp_path / "a" / "synthesizer.json").read_text())["summary"]["cpu_threads"] == 2
 
 
 def test_fit_without_a_file_uses_the_built_in_credit_data(tmp_path: Path) -> None:

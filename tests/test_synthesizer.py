@@ -64,9 +64,28 @@ def test_encode_and_decode(fitted: Synthesizer, credit: pd.DataFrame) -> None:
 
 
 def test_same_seed_same_model(credit: pd.DataFrame) -> None:
-    a = Synthesizer("betatcvae", seed=11, **FAST).fit(credit).sample(100, seed=0)
-    b = Synthesizer("betatcvae", seed=11, **FAST).fit(credit).sample(100, seed=0)
-    pd.testing.assert_frame_equal(a, b)
+    # The thread count pinned: by default it follows the idle cores, and the weights depend on it.
+    a = Synthesizer("betatcvae", seed=11, cpu_threads=2, **FAST).fit(credit)
+    b = Synthesizer("betatcvae", seed=11, cpu_threads=2, **FAST).fit(credit)
+    pd.testing.assert_frame_equal(a.sample(100, seed=0), b.sample(100, seed=0))
+    assert a.summary["cpu_threads"] == 2 and a.trainer.cpu_threads == 2
+
+
+def test_one_thread_count_for_every_stage(credit: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default thread count is measured once a fit, not once a stage (the idle cores can
+    change between stages), handed to every stage and recorded; the configuration keeps None."""
+    import synthkit.core.trainer as trainer_module
+    import synthkit.tabular.synthesizer as synthesizer_module
+
+    asked: list[int] = []
+    monkeypatch.setattr(synthesizer_module, "default_cpu_threads", lambda: asked.append(1) or 1)
+
+    def per_stage() -> int:
+        raise AssertionError("a stage measured the idle cores itself")
+
+    monkeypatch.setattr(trainer_module, "default_cpu_threads", per_stage)
+    synth = Synthesizer("msvae", seed=0, **FAST).fit(credit)
+    assert asked == [1] and synth.summary["cpu_threads"] == 1 and synth.trainer.cpu_threads is None
 
 
 def test_summary_records_training(fitted: Synthesizer, credit: pd.DataFrame) -> None:

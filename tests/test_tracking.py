@@ -78,6 +78,7 @@ def test_a_fit_is_a_run(tracked: dict[str, Any], credit: pd.DataFrame) -> None:
     m = run.data.metrics
     assert m["stage1/epochs_run"] == 2 and m["stage2/epochs_run"] == 2
     assert m["fit_seconds"] == pytest.approx(synth.summary["fit_seconds"])
+    assert m["cpu_threads"] == synth.summary["cpu_threads"] >= 1  # with the seed, what reproduces the model
     assert m["stage1/best_validation/loss"] == pytest.approx(synth.summary["stages"]["stage1"]["best_validation"]["loss"])
     assert 0 < m["tracking_seconds"] < 60
 

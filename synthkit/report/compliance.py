@@ -242,6 +242,7 @@ def model_card(synth: Synthesizer, model_path: str | Path | None = None, data: p
             "columns": s.get("columns"),
             "fit_seconds": s.get("fit_seconds"),
             "device": s.get("device"),
+            "cpu_threads": s.get("cpu_threads"),
             "stages": s.get("stages", {}),
         },
         "seed": synth.seed,

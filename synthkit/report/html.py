@@ -252,6 +252,9 @@ def _model_card(card: dict[str, Any]) -> str:
         ("latent dimensions", esc(", ".join(f"{k}: {v}" for k, v in card.get("latent_dims", {}).items()) or "–")),
         ("column encoding", esc(card["transformer"]) + f" ({fmt(card['model_columns'])} model columns)"),
         ("seed", esc(card["seed"])),
+        ("training threads", esc(t.get("cpu_threads") or "–")
+         + (" (CPU; the same seed and thread count refit the same model: <span class='code'>synthkit fit "
+            f"--seed {esc(card['seed'])} --threads {esc(t['cpu_threads'])}</span>)" if t.get("cpu_threads") else "")),
         ("training data fingerprint (SHA-256)", f"<span class='code'>{esc(card.get('data_fingerprint') or '–')}</span>"),
         ("data given match the training data", esc(match_text)),
     ]

@@ -16,7 +16,7 @@ import json
 import pickle
 import platform
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,15 @@ import pandas as pd
 import torch
 
 from synthkit import contracts
-from synthkit.core.trainer import Callback, History, TrainerConfig, inference, resolve_device, seed_everything
+from synthkit.core.trainer import (
+    Callback,
+    History,
+    TrainerConfig,
+    default_cpu_threads,
+    inference,
+    resolve_device,
+    seed_everything,
+)
 from synthkit.errors import SynthkitError
 from synthkit.tabular.methods import METHODS, MethodConfig, TabularMethod
 from synthkit.tabular import sampling
@@ -132,7 +140,8 @@ class Synthesizer:
             raise SynthkitError("no column to model: every column is an identifier or a constant")
         data = self.transformer.transform(df)
         model = METHODS[self.method_name](self.config, self.transformer.spans)
-        self.history = model.fit(data, self.trainer, self.seed, list(callbacks or []))
+        trainer, threads = _reproducible_threads(self.trainer)
+        self.history = model.fit(data, trainer, self.seed, list(callbacks or []))
         self.model = model.cpu().eval()
         self.summary = {
             "method": self.method_name,
@@ -141,6 +150,8 @@ class Synthesizer:
             "model_columns": self.transformer.output_dim,
             "fit_seconds": time.perf_counter() - start,
             "device": str(resolve_device(self.trainer.device)),
+            # The CPU thread count the weights depend on (None off the CPU): see _reproducible_threads.
+            "cpu_threads": threads,
             "data_fingerprint": fingerprint(df),
             "stages": {
                 name: {
@@ -364,3 +375,22 @@ def _version() -> str:
     from synthkit import __version__
 
     return __version__
+
+
+def _reproducible_threads(trainer: TrainerConfig) -> tuple[TrainerConfig, int | None]:
+    """The trainer settings every stage of one fit runs under, with the CPU thread count fixed
+    once (``cpu_threads`` as given, else :func:`~synthkit.core.trainer.default_cpu_threads`),
+    and that count (None off the CPU).
+
+    The fitted weights depend on the thread count: PyTorch splits a reduction over more
+    threads in a different order, so the last bits of the sums differ and training drifts
+    apart (a German-credit fit with seed 0: one sample on one thread, another on two). The
+    default count follows the idle cores, so the same command gave different models while
+    another process ran. Fixed here once and recorded in ``summary["cpu_threads"]`` (the
+    model card, the MLflow run), the same seed and thread count — ``synthkit fit --seed S
+    --threads N`` — give the same model; each stage measuring the idle cores for itself
+    could otherwise train stage one on two threads and stage two on one."""
+    if resolve_device(trainer.device).type != "cpu":
+        return trainer, None
+    threads = trainer.cpu_threads or default_cpu_threads()
+    return replace(trainer, cpu_threads=threads), threads
