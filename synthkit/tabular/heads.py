@@ -226,11 +226,11 @@ class OutputHeads(nn.Module):
         self._index("gaussian_column", torch.tensor([column_of_x[int(x)] for x in self.offset_x], dtype=torch.long))
         self._index("mean_row_of_logit", self.n_padded + self.scale_of_logit)
         # Training: per padded logit row, the column of x holding its target (the padding reads column
-        # output_dim, a row of zeros appended to x), and the output layer's mask and padding.
+        # output_dim, a row of zeros appended to x), and the output layer's mask (real_row, also used by sampling) and padding.
         padded_x = torch.full((self.n_padded,), self.output_dim, dtype=torch.long)
         padded_x[self.logit_place] = self.logit_x
         self._index("padded_x", padded_x)
-        self._index("train_keep", (self.inference_pad == 0).to(torch.float))
+        self._index("real_row", (self.inference_pad == 0).to(torch.float))  # 1 on a logit row, 0 on padding
         self._index("train_pad", torch.where(self.inference_pad == 0, 0.0, TRAIN_PAD))
 
     def _index(self, name: str, tensor: torch.Tensor) -> None:
@@ -303,7 +303,7 @@ class OutputHeads(nn.Module):
         total = x.new_zeros(n)
         if self.n_blocks:
             index = self.inference_raw[:p]
-            keep = self.train_keep[:p]
+            keep = self.real_row[:p]
             logits = torch.addmm(
                 (output.bias.index_select(0, index) * keep + self.train_pad[:p])[:, None],
                 output.weight.index_select(0, index) * keep[:, None],

@@ -111,7 +111,7 @@ class HeadOutput:
 
     def __init__(self, linear: nn.Linear, heads: OutputHeads) -> None:
         weight, bias = linear.weight.detach(), linear.bias.detach()
-        keep = (heads.inference_pad == 0).to(weight.dtype)[:, None]
+        keep = heads.real_row.to(weight.dtype)[:, None]
         self.weight = _affine(
             weight.index_select(0, heads.inference_raw) * keep, bias.index_select(0, heads.inference_raw) + heads.inference_pad
         )
