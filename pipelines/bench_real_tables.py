@@ -168,8 +168,15 @@ def main() -> None:
                         help="synthkit's training threads (default 2, this 2-core machine's idle count): the "
                              "weights depend on the thread count, and synthkit's own default follows the idle "
                              "cores, so a figure would change with whatever else runs; 0 for synthkit's default")
+    parser.add_argument("--no-log-scale", action="store_true",
+                        help="ablation: fit every numeric column's modes on its raw values (synthkit fits a skewed "
+                             "positive column's on its logs, transformer.log_scale_wanted)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
+    if args.no_log_scale:
+        import synthkit.tabular.transformer as transformer_module
+
+        transformer_module.log_scale_wanted = lambda values: False
 
     baselines = [b for b in args.baselines.split(",") if b]
     if "mostlyai" in baselines and not mostlyai_python().exists():

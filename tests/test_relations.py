@@ -450,3 +450,66 @@ def test_declared_threshold_learns_its_sides_and_a_broken_one_is_an_error():
     with pytest.raises(SynthkitError, match=r"does not hold in the data: \d+ row\(s\) break it, first data row"):
         fit_declared(df, infer_schema(df), wrong)
 
+
+
+def appraisals(n=2000, seed=0):
+    """A price and an appraised value: equal in 40 % of rows, a few per cent above in most
+    of the others; an income merely correlated with the price."""
+    rng = np.random.default_rng(seed)
+    price = np.round(rng.lognormal(5.2, 0.5, n))
+    uplift = np.where(rng.random(n) < 0.4, 1.0, np.exp(np.abs(rng.normal(0, 0.06, n))))
+    income = np.round(price * rng.lognormal(-2.5, 0.4, n), 1)
+    return pd.DataFrame({"price": price, "appraised": np.round(price * uplift), "income": income})
+
+
+def test_proportion_is_found_only_for_a_tight_ratio_and_round_trips():
+    df = appraisals()
+    rels = [r for r in detect_relations(df, infer_schema(df)) if r.type == "proportion"]
+    assert [(r.target, r.sources) for r in rels] == [("appraised", ["price"])]  # not the income
+    rel = rels[0]
+    assert rel.params["ratio"] == "appraised ÷ price" and rel.params["low"] == 1.0
+    assert rel.describe().startswith("appraised = price × ratio, ratio in 1–")
+    back = Relation.from_dict(json.loads(json.dumps(rel.to_dict())))
+    assert back.params == rel.params
+    from synthkit.tabular.relations import violations
+
+    specs = {c.name: c for c in infer_schema(df).columns}
+    assert not violations(df, specs, rel).any()
+    broken = df.copy()
+    broken.loc[broken.index[:7], "appraised"] = broken["price"][:7] * 0.5  # below the lowest ratio
+    assert violations(broken, specs, rel).sum() == 7
+
+
+def test_proportion_ratio_is_modelled_hidden_and_equal_rows_come_back():
+    df = appraisals()
+    synth = Synthesizer("betatcvae", seed=0, epochs=30, progress=False).fit(df, track=False)
+    rel = next(r for r in synth.schema.relations if r.type == "proportion")
+    assert rel.params["ratio"] in [s.column for s in synth.transformer.spans]  # a hidden, modelled column
+    out = synth.sample(2000, seed=1)
+    assert list(out.columns) == list(df.columns)
+    ratio = out["appraised"] / out["price"]
+    assert (ratio >= 1 - 1e-9).all() and ratio.max() <= rel.params["high"] + 0.01
+    # The data's 40 % of equal rows: the ratio's point mass at 1 gives them back exactly.
+    assert 0.3 <= (out["appraised"] == out["price"]).mean() <= 0.5
+
+
+def test_declared_proportion_learns_its_range():
+    df = appraisals()
+    (rel,) = fit_declared(df, infer_schema(df), parse_relations(
+        [{"type": "proportion", "target": "appraised", "sources": ["price"]}]))
+    assert rel.params["low"] == 1.0 and rel.params["high"] == pytest.approx((df.appraised / df.price).max())
+    with pytest.raises(SynthkitError, match="does not hold in the data"):
+        fit_declared(df, infer_schema(df), parse_relations(
+            [{"type": "proportion", "target": "appraised", "sources": ["price"], "low": 1.0, "high": 1.01}]))
+
+
+def test_proportion_target_is_computed_on_its_lattice():
+    rng = np.random.default_rng(3)
+    loan = 25 * rng.integers(40, 1400, 3000).astype(float)
+    cut = 25 * np.floor(loan * rng.uniform(0.02, 0.3, 3000) / 25)
+    funded = np.where(rng.random(3000) < 0.85, loan, loan - cut)
+    df = pd.DataFrame({"loan": loan, "funded": funded, "term": rng.choice([36, 60], 3000)})
+    rel = next(r for r in detect_relations(df, infer_schema(df)) if r.type == "proportion")
+    assert (rel.target, rel.sources, rel.params["step"]) == ("funded", ["loan"], 25.0)
+    out = Synthesizer("betatcvae", seed=0, epochs=5, progress=False).fit(df, track=False).sample(1000, seed=0)
+    assert (out["funded"] % 25 == 0).all() and (out["funded"] <= out["loan"]).all()

@@ -32,6 +32,11 @@ schedule           target is the principal repaid (or the balance left) on a lev
                    installment, term], ``params["form"]`` is "repaid" or "balance", and
                    k — in no column of the table — is modelled as a hidden column
                    ``params["count"]`` (empty in the rows the schedule does not fit)
+proportion         target = source × r, where the ratio r of the two positive columns varies
+                   little against the target itself (an appraised value and the price: equal
+                   in 40 % of the mortgage table's rows, within 0.99–1.28 of it in 90 %); r —
+                   in no column — is modelled as a hidden column ``params["ratio"]`` and kept
+                   to its range in the data, [``params["low"]``, ``params["high"]``]
 order              target ≤ source (both numeric, or both datetimes)
 threshold          target lies on one side of ``params["threshold"]`` exactly when the source
                    is at its minimum ``params["at"]`` (a count of zero) and on the other when
@@ -94,10 +99,10 @@ from synthkit.errors import SynthkitError
 from synthkit.tabular.schema import ColumnKind, Schema, column_numbers
 
 RELATION_TYPES = (
-    "lookup", "conditional", "linear", "ratio", "annuity", "schedule", "order", "threshold", "missing_together",
-    "missing_iff",
+    "lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "order", "threshold",
+    "missing_together", "missing_iff",
 )
-VALUE_TYPES = ("lookup", "conditional", "linear", "ratio", "annuity", "schedule")
+VALUE_TYPES = ("lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion")
 CATEGORY_LIKE = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.DISCRETE)
 NUMBER_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DISCRETE)
 
@@ -172,6 +177,9 @@ class Relation:
             what = "principal repaid" if p.get("form", "repaid") == "repaid" else "balance left"
             text = (f"{t} = {what} on {s[0]} at rate {s[1]} after a whole number of payments of {s[2]} "
                     f"(the count modelled as {p.get('count', '?')!r})")
+        elif self.type == "proportion":
+            text = (f"{t} = {s[0]} × ratio, ratio in {_number_text(p.get('low', 0))}–{_number_text(p.get('high', 0))} "
+                    f"(modelled as {p.get('ratio', '?')!r})")
         elif self.type == "order":
             text = f"{t} ≤ {s[0]}"
         elif self.type == "threshold":
@@ -323,6 +331,13 @@ class RelationOptions:
     min_schedule_holds: float = 0.8
     #: A threshold relation (see the module docstring) is kept when it holds in this share of rows.
     min_threshold_holds: float = 0.995
+    #: A proportion (see the module docstring) is found when the ratio's log varies at most
+    #: this share of the target's log, over the middle 90 % of rows and over the middle half
+    #: (`proportion_spread`, `proportion_iqr`). The mortgage table's appraised value to price:
+    #: 0.17 and 0.07; a column and another merely correlated with it (an income and a loan
+    #: amount) are far above.
+    proportion_spread: float = 0.25
+    proportion_iqr: float = 0.1
     seed: int = 0
 
 
@@ -347,6 +362,10 @@ def detect_relations(df: pd.DataFrame, schema: Schema, options: RelationOptions 
     found += _numeric(df, names, specs, numbers, opts, graph)
     found += _schedules(names, specs, numbers, opts, graph, found)
     found += _conditionals(df, names, near, opts, graph, found)
+    # Before the orders: a proportion's ratio range implies any order between its two
+    # columns (an appraisal never below the price), and an order found first would leave
+    # the pair to be fixed by moving one side.
+    found += _proportions(names, specs, numbers, opts, graph, found)
     found += _orders(names, specs, numbers, opts, graph, found)
     found += _thresholds(names, specs, numbers, opts, graph, found)
     return found
@@ -1043,14 +1062,95 @@ def _schedules(names, specs, numbers, opts, graph, found) -> list[Relation]:
 
 def hidden_columns(df: pd.DataFrame, specs: dict, relations: list[Relation]) -> dict[str, pd.Series]:
     """Columns the relations need that the table does not have: the payment count of each
-    schedule (NaN in rows off the schedule). The model learns them beside the table's
-    columns; they are never written out."""
+    schedule (NaN in rows off the schedule), the ratio of each proportion (NaN where either
+    side is empty). The model learns them beside the table's columns; they are never
+    written out."""
     out = {}
     for rel in relations:
-        if rel.type == "schedule" and all(c in df.columns for c in (rel.target, *rel.sources)):
+        if not all(c in df.columns for c in (rel.target, *rel.sources)):
+            continue
+        if rel.type == "schedule":
             xs = [column_numbers(df[c], specs[c]) for c in (*rel.sources, rel.target)]
             out[rel.params["count"]] = pd.Series(schedule_count(*xs, rel.params), index=df.index)
+        elif rel.type == "proportion":
+            out[rel.params["ratio"]] = pd.Series(_proportion_ratio(column_numbers(df[rel.target], specs[rel.target]),
+                                                                   column_numbers(df[rel.sources[0]], specs[rel.sources[0]])),
+                                                 index=df.index)
     return out
+
+
+def _proportion_ratio(target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """target / source, rounded to 12 significant digits (so that equal columns give exactly
+    1, and the ratio's point masses are found); NaN where either is empty or not positive."""
+    with np.errstate(all="ignore"):
+        r = np.where((target > 0) & (source > 0), target / source, np.nan)
+    scale = 10.0 ** (11 - np.floor(np.log10(np.where(np.isfinite(r), r, 1.0))))
+    return np.round(r * scale) / scale
+
+
+def _proportions(names, specs, numbers, opts, graph, found) -> list[Relation]:
+    """Pairs of positive numeric columns whose ratio varies little against the target:
+    the target is then generated as source × a modelled ratio (see the module docstring).
+    Found after the other value relations and before orders and thresholds (which then
+    leave the pair alone): the target is in no other value relation. Of the two directions,
+    the target is the later column of the table; each column is the target of one."""
+    busy = {c for r in found for c in (r.target, *r.sources)}
+    cols = [c for c in names if c in numbers and specs[c].kind is not ColumnKind.DATETIME]
+    logs: dict[str, np.ndarray] = {}
+    for c in cols:
+        x = numbers[c]
+        fin = x[np.isfinite(x)]
+        if len(fin) >= 50 and fin.min() > 0 and len(np.unique(fin)) >= 20:
+            with np.errstate(all="ignore"):
+                logs[c] = np.log(np.where(np.isfinite(x) & (x > 0), x, np.nan))
+    out: list[Relation] = []
+    taken: set[str] = set()
+    for j, tgt in enumerate(names):
+        if tgt not in logs or tgt in busy:
+            continue
+        lt = logs[tgt]
+        t_fin = np.isfinite(lt)
+        t_q = np.quantile(lt[t_fin], [0.05, 0.25, 0.75, 0.95])
+        best = None
+        for src in names[:j]:
+            if src not in logs or src in taken:
+                continue
+            both = t_fin & np.isfinite(logs[src])
+            # Where the target has a value, so does the source (else no ratio gives it).
+            if both.sum() < 50 or (t_fin & ~both).sum() > (1 - opts.min_holds) * t_fin.sum():
+                continue
+            d = lt[both] - logs[src][both]
+            q = np.quantile(d, [0.05, 0.25, 0.75, 0.95])
+            spread, iqr = (q[3] - q[0]) / max(t_q[3] - t_q[0], 1e-12), (q[2] - q[1]) / max(t_q[2] - t_q[1], 1e-12)
+            if spread <= opts.proportion_spread and iqr <= opts.proportion_iqr and (best is None or spread < best[0]):
+                best = (spread, src)
+        if best is None or not graph.can_add(tgt, [best[1]]):
+            continue
+        src = best[1]
+        graph.add(tgt, [src])
+        taken.add(tgt)
+        busy.add(tgt)
+        params = {"ratio": f"{tgt} ÷ {src}", **_proportion_params(numbers[tgt], numbers[src])}
+        out.append(Relation("proportion", tgt, [src], 1.0, params,
+                            n_rows=int(np.isfinite(_proportion_ratio(numbers[tgt], numbers[src])).sum())))
+    return out
+
+
+def _proportion_params(target: np.ndarray, source: np.ndarray) -> dict[str, float]:
+    """A proportion's ratio range and the target's lattice (``step``; 0 for none): the target
+    is computed on it, as the data have it — the messy data's funded amount is the loan
+    amount less a cut on multiples of 25, and a product rounded to whole dollars would not
+    be (a detector finds the off-lattice amounts)."""
+    from synthkit.tabular.support import Heaping, decimals
+
+    ratio = _proportion_ratio(target, source)
+    fin = ratio[np.isfinite(ratio)]
+    if len(fin) == 0:
+        raise SynthkitError("no row has both columns positive")
+    t = target[np.isfinite(target)]
+    heaping = Heaping.fit(t, decimals(t))
+    step = heaping.steps[0] * heaping.resolution if heaping is not None and heaping.steps[0] > 1 else 0.0
+    return {"low": float(fin.min()), "high": float(fin.max()), "step": float(step)}
 
 
 def _orders(names, specs, numbers, opts, graph, found) -> list[Relation]:
@@ -1179,7 +1279,8 @@ def parse_relations(raw: Any, source: str = "metadata") -> list[Relation]:
     Each entry names ``type``, ``target`` and ``sources`` (plus ``values`` for missing_iff,
     ``coefficients``/``intercept`` for linear, ``exponents``/``factor`` for ratio,
     ``rate_scale``/``term_scale`` for annuity, ``threshold``/``at``/``positive``/``missing`` for
-    threshold, at the top level or under ``params``). A threshold without them learns them. A
+    threshold, ``low``/``high`` for proportion, at the top level or under ``params``). A
+    threshold or a proportion without them learns them. A
     linear relation without coefficients is a sum (all 1, no intercept); a lookup without
     a table learns it from the data.
     ``holds`` below 1 allows that share of exceptions; without it a declared relation must
@@ -1201,11 +1302,11 @@ def parse_relations(raw: Any, source: str = "metadata") -> list[Relation]:
             sources = [sources]
         params = dict(entry.get("params") or {})
         for k in ("values", "coefficients", "intercept", "exponents", "factor", "rate_scale", "term_scale", "table",
-                  "threshold", "at", "positive", "missing", "above"):
+                  "threshold", "at", "positive", "missing", "above", "low", "high"):
             if k in entry:
                 params[k] = entry[k]
         need = {"lookup": (1, 2), "conditional": (1, 2), "linear": (1, 8), "ratio": (1, 4), "annuity": (3, 3), "schedule": (4, 4),
-                "order": (1, 1), "threshold": (1, 1),
+                "proportion": (1, 1), "order": (1, 1), "threshold": (1, 1),
                 "missing_together": (1, 1), "missing_iff": (1, 1)}[entry["type"]]
         if not need[0] <= len(sources) <= need[1]:
             raise SynthkitError(
@@ -1307,6 +1408,17 @@ def _fit_one(df: pd.DataFrame, specs, rel: Relation) -> Relation:
             raise SynthkitError(f"relation schedule of {rel.target!r} needs 4 sources: amount, rate, installment, term")
         p.setdefault("form", "repaid")
         p.setdefault("count", f"{rel.target} (payments made)")
+    if rel.type == "proportion":
+        p.setdefault("ratio", f"{rel.target} ÷ {rel.sources[0]}")
+        if "low" not in p or "high" not in p or "step" not in p:
+            try:
+                learned = _proportion_params(column_numbers(df[rel.target], specs[rel.target]),
+                                             column_numbers(df[rel.sources[0]], specs[rel.sources[0]]))
+            except SynthkitError:
+                raise SynthkitError(f"relation proportion of {rel.target!r}: no row has both {rel.target!r} and "
+                                    f"{rel.sources[0]!r} positive") from None
+            for k, v in learned.items():
+                p.setdefault(k, v)
     if rel.type == "threshold" and "threshold" not in p:
         fit = _threshold_fit(column_numbers(df[rel.sources[0]], specs[rel.sources[0]]),
                              column_numbers(df[rel.target], specs[rel.target]))
@@ -1362,6 +1474,15 @@ def violations(df: pd.DataFrame, specs: dict, rel: Relation) -> np.ndarray:
         xs = [num(c) for c in (*rel.sources, rel.target)]
         rows = np.all([np.isfinite(x) for x in xs], axis=0)
         return rows & ~np.isfinite(schedule_count(*xs, rel.params))
+    if rel.type == "proportion":
+        # Broken where the ratio leaves its range by more than the target's rounding, or
+        # where the target has a value the source cannot give (the source empty or ≤ 0).
+        y, x = num(rel.target), num(rel.sources[0])
+        tol = _tolerance(y) + 0.5 * float(rel.params.get("step", 0.0)) + 1e-9 * np.abs(y)
+        lo, hi = float(rel.params["low"]), float(rel.params["high"])
+        with np.errstate(all="ignore"):
+            off = (y < lo * x - tol) | (y > hi * x + tol)
+        return np.isfinite(y) & ((~np.isfinite(x) | (x <= 0)) | off)
     y = num(rel.target)
     pred = _compute(rel, [num(c) for c in rel.sources])
     rows = np.isfinite(y) & np.isfinite(pred)
@@ -1443,6 +1564,11 @@ def _compute(rel: Relation, xs: list[np.ndarray]) -> np.ndarray:
             left = scheduled_balance(amount, rate, installment, term, np.round(k), float(p["rate_scale"]),
                                      float(p["term_scale"]))
             return np.where(np.isfinite(k), amount - left if p.get("form", "repaid") == "repaid" else left, np.nan)
+        if rel.type == "proportion":
+            source, ratio = xs
+            y = np.where(source > 0, source * np.clip(ratio, float(p["low"]), float(p["high"])), np.nan)
+            step = float(p.get("step", 0.0))
+            return np.round(y / step) * step if step > 0 else y
     raise AssertionError(rel.type)
 
 
@@ -1610,6 +1736,11 @@ def _compute_all(
             if rel.type == "schedule":
                 # Rows the model put off the schedule (an empty count) keep its value.
                 xs.append(_payment_counts(decoded, rel, xs, codec))
+            elif rel.type == "proportion":
+                # Rows the model left without a ratio keep its value.
+                name = rel.params["ratio"]
+                xs.append(pd.to_numeric(decoded[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                          if name in decoded else np.full(len(xs[0]), np.nan))
             y = _compute(rel, xs)
             rows = np.isfinite(y)
             if rows.any():
