@@ -83,7 +83,10 @@ def suite(table: pd.DataFrame) -> dict:
 
 @pytest.fixture(scope="module")
 def fitted(table: pd.DataFrame) -> Synthesizer:
-    return Synthesizer("msvae", seed=0, **FAST).fit(table)
+    # 4 epochs, not FAST's 2: income and past_due have their modes on a log scale, where a
+    # 2-epoch model's loose offsets spread widely once exponentiated (of 25 expectations,
+    # 18 met at 2 epochs, 21 at 4, 24 at 30; on the raw scale 19, 22 and 23).
+    return Synthesizer("msvae", seed=0, **{**FAST, "epochs": 4}).fit(table)
 
 
 def failed(report: contracts.ContractReport) -> set[tuple[str, str | None]]:
