@@ -5,7 +5,8 @@ Two transformers share one interface (`fit`, `transform`, `inverse_transform`, `
 * :class:`ModeSpecificTransformer` (default) — mode-specific normalization as in TVAE/CTGAN
   (Xu et al. 2019; paper 001 §6.1). Each numeric column is modelled by a Dirichlet-process
   Gaussian mixture (:mod:`synthkit.tabular.gmm`); a value becomes its normalised offset
-  within one mode, ``(x − μ_k) / (4 σ_k)``, plus a one-hot of the mode. Point masses of mixed
+  within one mode, ``(x − μ_k) / (4 σ_k)``, plus a one-hot of the mode (a skewed positive
+  column's mixture is over log x: :func:`log_scale_wanted`). Point masses of mixed
   columns and missing values are modes of their own (offset 0), so a model reproduces them
   at their rates through the same softmax. Categories are one-hot, with rare ones pooled.
 * :class:`MinMaxLogTransformer` — the paper's own pre-processing (paper 001 §6.2): log
@@ -849,7 +850,9 @@ class ModeSpecificTransformer(TabularTransformer):
     posterior as CTGAN/TVAE do (offsets then follow each mode's full bell shape, which is what
     the model's Gaussian offset head assumes), "argmax" takes the most probable mode;
     `max_fit_rows` caps the rows (a seeded random subset) used to fit each mixture;
-    `min_category_count` and `max_categories` govern rare-category pooling (:class:`CategoryMap`).
+    `min_category_count` and `max_categories` govern rare-category pooling (:class:`CategoryMap`);
+    `log_scale` (True) fits the modes of a skewed positive column to the logs of its values
+    (:func:`log_scale_wanted`; ``--check-encoding`` says "Gaussian mode(s) of log(value)").
     """
 
     name = "mode_specific"
