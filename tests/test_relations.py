@@ -513,3 +513,37 @@ def test_proportion_target_is_computed_on_its_lattice():
     assert (rel.target, rel.sources, rel.params["step"]) == ("funded", ["loan"], 25.0)
     out = Synthesizer("betatcvae", seed=0, epochs=5, progress=False).fit(df, track=False).sample(1000, seed=0)
     assert (out["funded"] % 25 == 0).all() and (out["funded"] <= out["loan"]).all()
+
+
+def applications(n=1500, seed=0):
+    """An application timestamp written with UTC offsets and its issue month as a label."""
+    rng = np.random.default_rng(seed)
+    local = pd.Timestamp("2018-01-01") + pd.to_timedelta(rng.integers(0, 181 * 86400, n), unit="s")
+    offsets = rng.choice(["+00:00", "-05:00", "-08:00"], n)
+    return pd.DataFrame({"application_ts": local.strftime("%Y-%m-%d %H:%M:%S") + offsets,
+                         "issue_month": local.strftime("%b-%Y"), "amount": np.round(rng.lognormal(9, 0.5, n), -1)})
+
+
+def test_date_part_is_found_on_local_time_and_holds_in_the_output():
+    df = applications()
+    rels = [r for r in detect_relations(df, infer_schema(df)) if r.type == "date_part"]
+    assert [(r.target, r.sources, r.params["format"]) for r in rels] == [("issue_month", ["application_ts"], "%b-%Y")]
+    rel = rels[0]
+    assert rel.holds == 1.0 and rel.describe() == "issue_month = application_ts written as '%b-%Y'"
+    assert Relation.from_dict(json.loads(json.dumps(rel.to_dict()))).params == rel.params
+    out = Synthesizer("betatcvae", seed=0, epochs=5, progress=False).fit(df, track=False).sample(1000, seed=0)
+    assert hold_rates(out, infer_schema(df), [rel])[0]["output"] == 1.0
+    assert set(out["issue_month"]) <= set(df["issue_month"])
+
+
+def test_declared_date_part_learns_its_format_and_a_wrong_one_is_an_error():
+    df = applications()
+    (rel,) = fit_declared(df, infer_schema(df), parse_relations(
+        [{"type": "date_part", "target": "issue_month", "sources": ["application_ts"]}]))
+    assert rel.params["format"] == "%b-%Y" and rel.exceptions == 0
+    with pytest.raises(SynthkitError, match=r"does not hold in the data: \d+ row\(s\) break it"):
+        fit_declared(df, infer_schema(df), parse_relations(
+            [{"type": "date_part", "target": "issue_month", "sources": ["application_ts"], "format": "%Y-%m"}]))
+    with pytest.raises(SynthkitError, match="not a datetime column"):
+        fit_declared(df, infer_schema(df), parse_relations(
+            [{"type": "date_part", "target": "issue_month", "sources": ["amount"]}]))

@@ -37,6 +37,11 @@ proportion         target = source × r, where the ratio r of the two positive c
                    in 40 % of the mortgage table's rows, within 0.99–1.28 of it in 90 %); r —
                    in no column — is modelled as a hidden column ``params["ratio"]`` and kept
                    to its range in the data, [``params["low"]``, ``params["high"]``]
+date_part          target (a label) is the source datetime written as ``params["format"]``
+                   (strftime on the local wall time: an issue month ``May-2018`` of the
+                   application timestamp ``2018-05-23 13:20:49-08:00``); ``params["labels"]``
+                   are the target's labels in the data (a generated date in a month the data
+                   never had keeps the model's label)
 order              target ≤ source (both numeric, or both datetimes)
 threshold          target lies on one side of ``params["threshold"]`` exactly when the source
                    is at its minimum ``params["at"]`` (a count of zero) and on the other when
@@ -99,10 +104,15 @@ from synthkit.errors import SynthkitError
 from synthkit.tabular.schema import ColumnKind, Schema, column_numbers
 
 RELATION_TYPES = (
-    "lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "order", "threshold",
-    "missing_together", "missing_iff",
+    "lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "date_part", "order",
+    "threshold", "missing_together", "missing_iff",
 )
-VALUE_TYPES = ("lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion")
+VALUE_TYPES = ("lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "date_part")
+
+#: What a date part of a datetime column is written as, tried in this order (month-year
+#: first: a loan's issue month). strftime codes, on the timestamp's local wall time.
+DATE_PART_FORMATS = ("%b-%Y", "%Y-%m", "%m/%Y", "%b %Y", "%B %Y", "%Y%m", "%b-%y", "%Y-Q", "%Y", "%b", "%B",
+                     "%A", "%a")
 CATEGORY_LIKE = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.DISCRETE)
 NUMBER_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.MIXED, ColumnKind.DISCRETE)
 
@@ -180,6 +190,8 @@ class Relation:
         elif self.type == "proportion":
             text = (f"{t} = {s[0]} × ratio, ratio in {_number_text(p.get('low', 0))}–{_number_text(p.get('high', 0))} "
                     f"(modelled as {p.get('ratio', '?')!r})")
+        elif self.type == "date_part":
+            text = f"{t} = {s[0]} written as {p.get('format', '?')!r}"
         elif self.type == "order":
             text = f"{t} ≤ {s[0]}"
         elif self.type == "threshold":
@@ -361,6 +373,7 @@ def detect_relations(df: pd.DataFrame, schema: Schema, options: RelationOptions 
     }
     found += _numeric(df, names, specs, numbers, opts, graph)
     found += _schedules(names, specs, numbers, opts, graph, found)
+    found += _date_parts(df, names, specs, opts, graph, found)
     found += _conditionals(df, names, near, opts, graph, found)
     # Before the orders: a proportion's ratio range implies any order between its two
     # columns (an appraisal never below the price), and an order found first would leave
@@ -1079,6 +1092,76 @@ def hidden_columns(df: pd.DataFrame, specs: dict, relations: list[Relation]) -> 
     return out
 
 
+def _local_ns(s: pd.Series, params: dict[str, Any]) -> np.ndarray:
+    """A datetime column's local wall time (float ns; NaN where empty): the written time of a
+    timestamp with a UTC offset, not its UTC instant."""
+    from synthkit.tabular.schema import datetime_ns, stripped_text
+
+    if params.get("offset_format"):
+        from synthkit.tabular.formats import OffsetDatetimeFormat
+
+        utc, offset = OffsetDatetimeFormat.from_dict(params["offset_format"]).parse(stripped_text(s))
+        return utc + offset * 60e9
+    return datetime_ns(s, params.get("source_format"))
+
+
+def _date_part_text(ns: np.ndarray, fmt: str) -> np.ndarray:
+    """`ns` written as strftime `fmt` ("%Y-Q": year and quarter, 2018-Q2); None where empty."""
+    out = np.full(len(ns), None, dtype=object)
+    rows = np.isfinite(ns)
+    if rows.any():
+        t = pd.to_datetime(ns[rows].astype(np.int64))
+        if fmt == "%Y-Q":
+            out[rows] = (t.strftime("%Y-Q") + ((t.month - 1) // 3 + 1).astype(str)).to_numpy(dtype=object)
+        else:
+            out[rows] = t.strftime(fmt).to_numpy(dtype=object)
+    return out
+
+
+def _date_part_params(df: pd.DataFrame, specs: dict, target: str, source: str, formats=DATE_PART_FORMATS,
+                      min_holds: float = 0.999) -> dict[str, Any] | None:
+    """The format in which `target` writes `source` in at least `min_holds` of the rows with
+    both, with what reading the source needs; None when no format does."""
+    spec = specs[source]
+    params: dict[str, Any] = {"source_format": spec.datetime_format, "offset_format": spec.offset_format}
+    local = _local_ns(df[source], params)
+    labels = df[target].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    rows = np.isfinite(local) & np.array([v is not None for v in labels])
+    if rows.sum() < 50:
+        return None
+    for fmt in formats:
+        text = _date_part_text(local[rows], fmt)
+        if np.mean(text == labels[rows]) >= min_holds:
+            kept = sorted({v for v in labels if v is not None})
+            return {"format": fmt, **params, "labels": kept}
+    return None
+
+
+def _date_parts(df: pd.DataFrame, names, specs, opts, graph, found) -> list[Relation]:
+    """Label columns that write a datetime column's month, year, quarter or weekday (see
+    :data:`DATE_PART_FORMATS`) in at least `min_holds` of rows, the target in no other value
+    relation. A model learns the timestamp and the label apart and pairs them loosely: on
+    the messy data (`issue_month` of `application_ts`) the pair alone was detected at AUC
+    0.83, 0.27 above either column."""
+    targets = {r.target for r in found}
+    sources = [c for c in names if specs[c].kind is ColumnKind.DATETIME]
+    labels = [c for c in names if specs[c].kind is ColumnKind.CATEGORICAL and c not in targets
+              and 2 <= specs[c].n_unique <= opts.max_key_levels]
+    out = []
+    for tgt in labels:
+        for src in sources:
+            params = _date_part_params(df, specs, tgt, src, min_holds=opts.min_holds)
+            if params is None or not graph.can_add(tgt, [src]):
+                continue
+            graph.add(tgt, [src])
+            bad = violations(df, specs, Relation("date_part", tgt, [src], params=params))
+            n = int((np.isfinite(_local_ns(df[src], params)) & df[tgt].notna().to_numpy()).sum())
+            out.append(Relation("date_part", tgt, [src], 1 - int(bad.sum()) / max(n, 1), params, n_rows=n,
+                                exceptions=int(bad.sum())))
+            break
+    return out
+
+
 def _proportion_ratio(target: np.ndarray, source: np.ndarray) -> np.ndarray:
     """target / source, rounded to 12 significant digits (so that equal columns give exactly
     1, and the ratio's point masses are found); NaN where either is empty or not positive."""
@@ -1302,11 +1385,11 @@ def parse_relations(raw: Any, source: str = "metadata") -> list[Relation]:
             sources = [sources]
         params = dict(entry.get("params") or {})
         for k in ("values", "coefficients", "intercept", "exponents", "factor", "rate_scale", "term_scale", "table",
-                  "threshold", "at", "positive", "missing", "above", "low", "high"):
+                  "threshold", "at", "positive", "missing", "above", "low", "high", "format"):
             if k in entry:
                 params[k] = entry[k]
         need = {"lookup": (1, 2), "conditional": (1, 2), "linear": (1, 8), "ratio": (1, 4), "annuity": (3, 3), "schedule": (4, 4),
-                "proportion": (1, 1), "order": (1, 1), "threshold": (1, 1),
+                "proportion": (1, 1), "date_part": (1, 1), "order": (1, 1), "threshold": (1, 1),
                 "missing_together": (1, 1), "missing_iff": (1, 1)}[entry["type"]]
         if not need[0] <= len(sources) <= need[1]:
             raise SynthkitError(
@@ -1408,6 +1491,16 @@ def _fit_one(df: pd.DataFrame, specs, rel: Relation) -> Relation:
             raise SynthkitError(f"relation schedule of {rel.target!r} needs 4 sources: amount, rate, installment, term")
         p.setdefault("form", "repaid")
         p.setdefault("count", f"{rel.target} (payments made)")
+    if rel.type == "date_part":
+        if specs[rel.sources[0]].kind is not ColumnKind.DATETIME:
+            raise SynthkitError(f"relation date_part of {rel.target!r}: {rel.sources[0]!r} is not a datetime column")
+        formats = [p["format"]] if "format" in p else list(DATE_PART_FORMATS)
+        # Learn the format with no tolerance, then check the declared share below.
+        learned = _date_part_params(df, specs, rel.target, rel.sources[0], formats, min_holds=0.0 if "format" in p else rel.holds)
+        if learned is None:
+            raise SynthkitError(f"relation date_part of {rel.target!r}: {rel.target!r} is not {rel.sources[0]!r} "
+                                f"written in any of the formats {', '.join(DATE_PART_FORMATS)}")
+        p = {**learned, **p}
     if rel.type == "proportion":
         p.setdefault("ratio", f"{rel.target} ÷ {rel.sources[0]}")
         if "low" not in p or "high" not in p or "step" not in p:
@@ -1474,6 +1567,11 @@ def violations(df: pd.DataFrame, specs: dict, rel: Relation) -> np.ndarray:
         xs = [num(c) for c in (*rel.sources, rel.target)]
         rows = np.all([np.isfinite(x) for x in xs], axis=0)
         return rows & ~np.isfinite(schedule_count(*xs, rel.params))
+    if rel.type == "date_part":
+        text = _date_part_text(_local_ns(df[rel.sources[0]], rel.params), rel.params["format"])
+        have = df[rel.target].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+        rows = np.array([a is not None and b is not None for a, b in zip(text, have)], dtype=bool)
+        return rows & (text != have)
     if rel.type == "proportion":
         # Broken where the ratio leaves its range by more than the target's rounding, or
         # where the target has a value the source cannot give (the source empty or ≤ 0).
@@ -1717,7 +1815,24 @@ def _compute_all(
     point_masses: dict[str, list[float]],
 ) -> None:
     for rel in _topological([r for r in relations if r.type in VALUE_TYPES]):
-        if rel.type in ("lookup", "conditional"):
+        if rel.type == "date_part":
+            src = rel.sources[0]
+            got = _date_part_text(_local_ns(decoded[src], rel.params), rel.params["format"])
+            known = np.isin(got, np.asarray(rel.params.get("labels", []), dtype=object))
+            unknown = np.flatnonzero(~known & np.array([g is not None for g in got], dtype=bool))
+            if len(unknown) and known.any() and not any(src in (o.target, *o.sources) for o in relations if o is not rel):
+                # A generated date in a period the data never had (a timestamp at the edge of
+                # the range, written with an offset that moves it into the month before: 1.8 %
+                # of the messy data's rows): the row takes another synthetic row's timestamp,
+                # so that its label is one the data have and still agrees with it.
+                donors = np.flatnonzero(known)[rng.integers(0, int(known.sum()), size=len(unknown))]
+                values = decoded[src].to_numpy(dtype=object).copy()
+                values[unknown] = values[donors]
+                decoded[src] = pd.Series(values, index=decoded[src].index, name=decoded[src].name).astype(decoded[src].dtype)
+                got[unknown], known[unknown] = got[donors], True
+            if known.any():
+                decoded[rel.target] = _assign(decoded[rel.target], known, got, rel.target, codec)
+        elif rel.type in ("lookup", "conditional"):
             df = pd.DataFrame({c: decoded[c] for c in rel.sources})
             got, known = _lookup_values(df, rel) if rel.type == "lookup" else _conditional_draw(df, rel, rng)
             if rel.target in derived and known.any() and not known.all():
