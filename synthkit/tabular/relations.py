@@ -1119,18 +1119,24 @@ def _date_part_text(ns: np.ndarray, fmt: str) -> np.ndarray:
 
 
 def _date_part_params(df: pd.DataFrame, specs: dict, target: str, source: str, formats=DATE_PART_FORMATS,
-                      min_holds: float = 0.999) -> dict[str, Any] | None:
+                      min_holds: float = 0.999, cache: dict | None = None) -> dict[str, Any] | None:
     """The format in which `target` writes `source` in at least `min_holds` of the rows with
-    both, with what reading the source needs; None when no format does."""
+    both, with what reading the source needs; None when no format does. `cache` keeps the
+    source's local times and written forms between calls (one per label column tried)."""
     spec = specs[source]
     params: dict[str, Any] = {"source_format": spec.datetime_format, "offset_format": spec.offset_format}
-    local = _local_ns(df[source], params)
+    cache = {} if cache is None else cache
+    if (source, None) not in cache:
+        cache[(source, None)] = _local_ns(df[source], params)
+    local = cache[(source, None)]
     labels = df[target].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
     rows = np.isfinite(local) & np.array([v is not None for v in labels])
     if rows.sum() < 50:
         return None
     for fmt in formats:
-        text = _date_part_text(local[rows], fmt)
+        if (source, fmt) not in cache:
+            cache[(source, fmt)] = _date_part_text(local, fmt)
+        text = cache[(source, fmt)][rows]
         if np.mean(text == labels[rows]) >= min_holds:
             kept = sorted({v for v in labels if v is not None})
             return {"format": fmt, **params, "labels": kept}
@@ -1148,9 +1154,10 @@ def _date_parts(df: pd.DataFrame, names, specs, opts, graph, found) -> list[Rela
     labels = [c for c in names if specs[c].kind is ColumnKind.CATEGORICAL and c not in targets
               and 2 <= specs[c].n_unique <= opts.max_key_levels]
     out = []
+    cache: dict = {}
     for tgt in labels:
         for src in sources:
-            params = _date_part_params(df, specs, tgt, src, min_holds=opts.min_holds)
+            params = _date_part_params(df, specs, tgt, src, min_holds=opts.min_holds, cache=cache)
             if params is None or not graph.can_add(tgt, [src]):
                 continue
             graph.add(tgt, [src])
