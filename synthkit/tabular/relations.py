@@ -1220,14 +1220,14 @@ def _proportions(names, specs, numbers, opts, graph, found) -> list[Relation]:
         graph.add(tgt, [src])
         taken.add(tgt)
         busy.add(tgt)
-        params = {"ratio": f"{tgt} ÷ {src}", **_proportion_params(numbers[tgt], numbers[src])}
-        out.append(Relation("proportion", tgt, [src], 1.0, params,
-                            n_rows=int(np.isfinite(_proportion_ratio(numbers[tgt], numbers[src])).sum())))
+        learned = _proportion_params(numbers[tgt], numbers[src])
+        rows = int(learned.pop("rows"))
+        out.append(Relation("proportion", tgt, [src], 1.0, {"ratio": f"{tgt} ÷ {src}", **learned}, n_rows=rows))
     return out
 
 
 def _proportion_params(target: np.ndarray, source: np.ndarray) -> dict[str, float]:
-    """A proportion's ratio range and the target's lattice (``step``; 0 for none): the target
+    """A proportion's ratio range, the rows with a ratio, and the target's lattice (``step``; 0 for none): the target
     is computed on it, as the data have it — the messy data's funded amount is the loan
     amount less a cut on multiples of 25, and a product rounded to whole dollars would not
     be (a detector finds the off-lattice amounts)."""
@@ -1240,7 +1240,7 @@ def _proportion_params(target: np.ndarray, source: np.ndarray) -> dict[str, floa
     t = target[np.isfinite(target)]
     heaping = Heaping.fit(t, decimals(t))
     step = heaping.steps[0] * heaping.resolution if heaping is not None and heaping.steps[0] > 1 else 0.0
-    return {"low": float(fin.min()), "high": float(fin.max()), "step": float(step)}
+    return {"low": float(fin.min()), "high": float(fin.max()), "step": float(step), "rows": int(len(fin))}
 
 
 def _orders(names, specs, numbers, opts, graph, found) -> list[Relation]:
@@ -1517,6 +1517,7 @@ def _fit_one(df: pd.DataFrame, specs, rel: Relation) -> Relation:
             except SynthkitError:
                 raise SynthkitError(f"relation proportion of {rel.target!r}: no row has both {rel.target!r} and "
                                     f"{rel.sources[0]!r} positive") from None
+            learned.pop("rows")
             for k, v in learned.items():
                 p.setdefault(k, v)
     if rel.type == "threshold" and "threshold" not in p:

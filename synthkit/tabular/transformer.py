@@ -805,13 +805,9 @@ def log_scale_wanted(values: np.ndarray) -> bool:
     values = values[np.isfinite(values)]
     if len(values) < 20 or values.min() <= 0 or values.max() < LOG_SCALE_MIN_RATIO * values.min():
         return False
-    return bool(abs(_skewness(np.log(values))) < abs(_skewness(values)))
+    from scipy.stats import skew
 
-
-def _skewness(x: np.ndarray) -> float:
-    d = x - x.mean()
-    sd = np.sqrt((d * d).mean())
-    return float((d**3).mean() / sd**3) if sd > 0 else 0.0
+    return bool(abs(skew(np.log(values))) < abs(skew(values)))
 
 
 def _positional(s: pd.Series, n: int) -> pd.Series:
