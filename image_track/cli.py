@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import os
 import pickle
@@ -138,7 +139,7 @@ def fit_command(method: str, dataset: str, dataset_options: tuple[str, ...], ste
     if track is False and (tracking_uri or experiment):
         raise SynthkitError("--tracking-uri and --experiment need tracking: drop --no-track")
     _check_output_folder(output)
-    data_options = _parse_options(dataset_options)
+    data_options = _absolute_paths(dataset, _parse_options(dataset_options))
     data = _load_dataset(dataset, data_options)
     shape = tuple(int(s) for s in data.observation_shape)
     options.update(image_shape=shape, arch=_arch_for(dataset, shape))
@@ -244,6 +245,19 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
+def _absolute_paths(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` with every file or folder option of dataset `name` (those typed as a Path: dsprites_npz's path,
+    idx's images and labels, image_folder's root) made absolute and resolved, so a model card read from another
+    working directory still finds them."""
+    from image_track.datasets import DATASETS
+
+    if name not in DATASETS:
+        return options
+    parameters = inspect.signature(DATASETS[name]).parameters
+    return {key: str(Path(value).resolve()) if isinstance(value, str) and key in parameters
+            and "Path" in str(parameters[key].annotation) else value for key, value in options.items()}
+
+
 def _load_dataset(name: str, options: dict[str, Any]) -> Any:
     from image_track.datasets import DATASETS, load_dataset
 
@@ -274,8 +288,16 @@ def _training_stream(data: Any, dataset: str, num_steps: int, batch_size: int, s
 
 
 def _check_output_folder(output: Path) -> None:
+    """Fail before training where the model could not be saved to `output`, or would replace something else."""
     if output.exists() and not output.is_dir():
         raise SynthkitError(f"{output}: exists and is not a folder")
+    here = Path.cwd().resolve()
+    if output.resolve() == here or output.resolve() in here.parents:
+        # The model is written to a folder beside `output` and renamed into place: not possible for the folder the
+        # command runs in (nor one above it), and writing into it would mix the model with whatever else it holds.
+        where = "the current folder" if output.resolve() == here else "a folder above the current one"
+        raise SynthkitError(f"{output}: is {where}, which a model folder cannot replace; give a new folder, "
+                            "e.g. -o model")
     for parent in output.parents:  # found now, not when the model is trained and its folder cannot be made
         if parent.exists() and not parent.is_dir():
             raise SynthkitError(f"{output}: {parent} is a file, not a folder")
@@ -440,8 +462,11 @@ def _use_device(model: Any, device: str, cpu_threads: int | None) -> Any:
 def evaluate_command(model_folder: Path, dataset: str | None, dataset_options: tuple[str, ...],
                      metric_list: str | None, quick: bool, seed: int, device: str, cpu_threads: int | None,
                      json_path: Path | None, track: bool) -> None:
-    """Score a trained MODEL folder: disentanglement (with its dataset's ground truth), reconstruction, FID."""
-    from image_track.evaluation import DEFAULT_METRICS, check_metrics, evaluate_model, headline
+    """Score a trained MODEL folder: disentanglement (with its dataset's ground truth), reconstruction, FID.
+
+    On a dataset without factors or labels (an image folder) the metrics that need them are skipped, each with its
+    reason (printed, and under "skipped" in --json); the others still run."""
+    from image_track.evaluation import DEFAULT_METRICS, check_metrics, evaluate_model, ground_truth_note, headline
 
     if json_path is not None and not (json_path.parent if str(json_path.parent) else Path(".")).is_dir():
         raise SynthkitError(f"{json_path}: the folder {json_path.parent} does not exist")
@@ -462,8 +487,17 @@ def evaluate_command(model_folder: Path, dataset: str | None, dataset_options: t
     with console.status("evaluating") as status:
         report = evaluate_model(model, data, names, parameters=mode, seed=seed,
                                 on_step=lambda metric: status.update(f"evaluating: {metric}"))
+    by_reason: dict[str, list[str]] = {}
+    for metric, reason in report["skipped"].items():
+        by_reason.setdefault(reason, []).append(metric)
+    notes = [f"skipped {', '.join(metrics)}: {reason}" for reason, metrics in by_reason.items()]
+    notes += [f"{metric}: {part} not computed: {reason}" for metric, result in report["results"].items()
+              if isinstance(result, dict) for part, reason in (result.get("not_run") or {}).items()]
+    note = ground_truth_note(data)
+    if note is not None and set(names) - {"reconstruction", "fid"}:
+        notes.append(note)
     document = {"model": str(model_folder), "method": model.name, "dataset": name, "parameters_set": mode,
-                "seed": seed, "seconds": round(time.perf_counter() - t0, 2), **report}
+                "seed": seed, "seconds": round(time.perf_counter() - t0, 2), **report, "notes": notes}
     table = Table(title=escape(f"{model.name} on {name} ({'quick samples' if quick else 'disentanglement_lib sizes'},"
                                f" seed {seed})"), title_justify="left")
     for col in ("metric", "score", "value"):
@@ -471,7 +505,9 @@ def evaluate_command(model_folder: Path, dataset: str | None, dataset_options: t
     for metric, label, value in headline(report["results"]):
         table.add_row(metric, label, f"{value:.4g}")
     out.print(table)
-    if "fid" in names or "msvae" in names:
+    for line in notes:
+        out.print(escape(line), soft_wrap=True)
+    if "fid" in report["results"] or (report["results"].get("msvae") or {}).get("stage_one"):
         out.print("FID here is on a small classifier trained on the dataset's factors, not Inception-v3: "
                   "compare it only with FIDs from this command.", soft_wrap=True)
     written = None

@@ -18,6 +18,13 @@ For an MS-VAE model the ``msvae`` entry adds M1–M4 (paper 001 §4, :mod:`image
 against the full model: FID of stage one's reconstructions Y against the full model's G(Y, Z), and MIG of C against
 MIG of the concatenated (C, Z) — C itself is stage one's code, unchanged by stage two, so "MIG is kept" is asked of
 the full representation: a Z that took over factor information would lower MIG's gap.
+
+What cannot be computed is said, never filled in: on a dataset without factors or labels (an image folder, an IDX
+file without labels) the disentanglement metrics and FID (whose stand-in classifier learns the factors) are left out
+of ``results`` and listed under ``skipped`` with the reason; a part of a metric that cannot run (MS-VAE's M1–M4 when
+no coordinate of C is active, its MIG and FID parts without factors) is None in the metric's entry and its reason is
+under that entry's ``not_run``. A labelled set (the digit sets) has one factor, its label: the disentanglement
+metrics there score how a code captures the class (:func:`ground_truth_note`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from image_track.datasets.base import GroundTruthData, UnlabelledImages, as_random_state
+from image_track.datasets.base import GroundTruthData, LabelledImages, UnlabelledImages, as_random_state
 from image_track.methods.base import ImageMethod
 from image_track.metrics import METRICS
 from image_track.metrics.fid import FeatureExtractor, compute_fid, train_feature_classifier
@@ -84,18 +91,41 @@ FID_BINS = 4
 
 
 def check_metrics(names: list[str], model: ImageMethod, data: Any) -> list[str]:
-    """The metrics to run, checked: known names, ground truth where needed, ``msvae`` for MS-VAE models only.
-    A problem is a one-line ValueError."""
+    """The metrics to run, checked: known names, ``msvae`` for MS-VAE models only, and at least one that can run on
+    `data` (those that cannot are skipped by :func:`evaluate_model`, see :func:`unavailable_metrics`). A problem is a
+    one-line ValueError."""
     unknown = [n for n in names if n not in METRIC_NAMES]
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRIC_NAMES)}")
     if "msvae" in names and model.name != "msvae":
         raise ValueError(f"metric 'msvae' applies to MS-VAE models, not {model.name}")
-    needs_factors = [n for n in names if n != "reconstruction"]
-    if needs_factors and not isinstance(data, GroundTruthData):
-        raise ValueError(f"{', '.join(needs_factors)} need a dataset with ground-truth factors or labels; "
-                         f"{getattr(data, 'name', 'this one')} has none (only 'reconstruction' runs on it)")
-    return list(dict.fromkeys(names))
+    names = list(dict.fromkeys(names))
+    unavailable = unavailable_metrics(names, data)
+    if names and len(unavailable) == len(names):
+        runs = "reconstruction" + (" and msvae" if model.name == "msvae" else "")
+        raise ValueError(f"{', '.join(names)} need a dataset with ground-truth factors or labels; "
+                         f"{getattr(data, 'name', 'this one')} has none (only {runs} can run on it)")
+    return names
+
+
+def unavailable_metrics(names: list[str], data: Any) -> dict[str, str]:
+    """The metrics of `names` that cannot run on `data`, each with its reason: on a dataset without ground-truth
+    factors or labels, every metric but ``reconstruction`` and ``msvae`` (whose M1–M4 need images only)."""
+    if isinstance(data, GroundTruthData):
+        return {}
+    name = getattr(data, "name", "this dataset")
+    reasons = {"fid": f"its stand-in feature classifier is trained on the dataset's factors or labels; {name} has none"}
+    return {n: reasons.get(n, f"scores the code against ground-truth factors or labels; {name} has none")
+            for n in names if n not in ("reconstruction", "msvae")}
+
+
+def ground_truth_note(data: Any) -> str | None:
+    """A line saying what the disentanglement metrics measure on `data` when its factors are only a class label
+    (:class:`~image_track.datasets.base.LabelledImages`), else None."""
+    if not isinstance(data, LabelledImages):
+        return None
+    return (f"{data.name}'s only factor is its label ({data.factors_num_values[0]} classes), not a grid of generative "
+            "factors: the disentanglement scores measure how the code captures the class")
 
 
 def representation_function(model: ImageMethod, block: str | None = None,
@@ -195,12 +225,16 @@ def evaluate_model(
     """Run the metrics `names` on `model` over `data` with the parameter set `parameters` ("lib", "quick", or a dict
     of the same shape as :data:`LIB`, every metric's entry present).
 
-    Returns ``{"results": {metric: {score: value}}, "seconds": {metric: s}, "parameters": {metric: {...}}}``. Every
-    metric draws from its own ``RandomState(seed)``, so a score does not depend on which others ran."""
+    Returns ``{"results": {metric: {score: value}}, "seconds": {metric: s}, "parameters": {metric: {...}},
+    "skipped": {metric: reason}}``: a metric that cannot run on `data` (:func:`unavailable_metrics`) is not in
+    ``results`` but in ``skipped``. Every metric draws from its own ``RandomState(seed)``, so a score does not depend
+    on which others ran."""
     params = PARAMETER_SETS[parameters] if isinstance(parameters, str) else parameters
     model.eval()
     device = next(model.parameters()).device
     represent = representation_function(model, device=device)
+    skipped = unavailable_metrics(names, data)
+    names = [n for n in names if n not in skipped]
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     extractor: FeatureExtractor | None = None
@@ -215,15 +249,15 @@ def evaluate_model(
             x = data.sample_observations(params[name]["num_images"], np.random.RandomState(seed))
             results[name] = compute_reconstruction(x, reconstruct_images(model, x))
         elif name in ("fid", "msvae"):
-            assert isinstance(data, GroundTruthData)
-            if extractor is None:
+            if extractor is None and isinstance(data, GroundTruthData):
                 extractor = train_extractor(data, params["fid"], seed)
             if name == "fid":
+                assert isinstance(data, GroundTruthData) and extractor is not None
                 results[name] = _fid(model, data, extractor, params[name], seed)
             else:
                 results[name] = _msvae(model, data, extractor, params, seed, device)
         seconds[name] = time.perf_counter() - t0
-    return {"results": results, "seconds": seconds, "parameters": {n: params[n] for n in names}}
+    return {"results": results, "seconds": seconds, "parameters": {n: params[n] for n in names}, "skipped": skipped}
 
 
 def _fid(model: ImageMethod, data: GroundTruthData, extractor: FeatureExtractor, params: dict[str, Any],
@@ -249,33 +283,65 @@ def _fid_value(extractor: FeatureExtractor, a: np.ndarray, b: np.ndarray) -> flo
         return float(compute_fid(extractor, a, b)["fid"])
 
 
-def _msvae(model: Any, data: GroundTruthData, extractor: FeatureExtractor, params: dict[str, Any], seed: int,
-           device: torch.device) -> dict[str, Any]:
-    """M1–M4 (over C's active coordinates and over all), and stage one against the full model."""
+def _msvae(model: Any, data: GroundTruthData | UnlabelledImages, extractor: FeatureExtractor | None,
+           params: dict[str, Any], seed: int, device: torch.device) -> dict[str, Any]:
+    """M1–M4 over C's active coordinates (and over all of them), and stage one against the full model.
+
+    ``M1``…``floor`` average over the coordinates of C whose posterior mean's standard deviation reaches
+    :data:`ACTIVE_STD` (listed in ``coordinates_used``; every coordinate when all are active). When none is active
+    they are not computed — None, with the reason under ``not_run["M1–M4"]`` — rather than taken over all
+    coordinates: a collapsed unit's near-constant mean carries only encoder noise, which the binned MI would count as
+    information (see :mod:`image_track.metrics.msvae_m`). ``all_coordinates`` holds M1–M4 over every coordinate in
+    either case, under that name (None, with a ``not_run`` reason, when C is exactly constant). On a dataset without
+    factors or labels, ``stage_one`` and ``full`` (MIG, and FID on a classifier of the factors) are None and
+    ``not_run`` says why; M1–M4 need only images."""
     state = np.random.RandomState(seed)
     num = params["msvae"]["num_images"]
     x = data.sample_observations(num, state)
     parts = _msvae_parts(model, device)
     c = parts["encode_c"](x)
     active = np.flatnonzero(c.std(axis=0) >= ACTIVE_STD)
-    m_all = compute_msvae_m(x, random_state=np.random.RandomState(seed), **parts)
-    m_active = (compute_msvae_m(x, random_state=np.random.RandomState(seed), coordinates=active, **parts)
-                if 0 < len(active) < c.shape[1] else m_all)
-    reference = data.sample_observations(params["fid"]["num_images"], state)
-    y = parts["decode_y"](c)
-    full = reconstruct_images(model, x)
-    mig_params = params["mig"]
-    mig_c = METRICS["mig"](data, representation_function(model, "c", device), np.random.RandomState(seed),
-                           **mig_params)["discrete_mig"]
-    mig_cz = METRICS["mig"](data, all_latents_function(model, device), np.random.RandomState(seed),
-                            **mig_params)["discrete_mig"]
-    return {
-        **{k: m_active[k] for k in ("M1", "M2", "M3", "M4", "floor")},
+    checks = ("M1", "M2", "M3", "M4", "floor")
+    not_run: dict[str, str] = {}
+    try:
+        m_all: dict[str, Any] = compute_msvae_m(x, random_state=np.random.RandomState(seed), **parts)
+    except ValueError as exc:  # C exactly constant: the normalised MI is undefined on every coordinate
+        m_all = dict.fromkeys(checks)
+        not_run["M1–M4 over all coordinates"] = str(exc)
+    if len(active) == c.shape[1]:
+        m_active = m_all
+    elif len(active):
+        m_active = compute_msvae_m(x, random_state=np.random.RandomState(seed), coordinates=active, **parts)
+    else:
+        m_active = dict.fromkeys(checks)
+        not_run["M1–M4"] = (f"no coordinate of C is active (posterior-mean standard deviation ≥ {ACTIVE_STD} over "
+                            f"{num:,} images: none of {c.shape[1]}); M1–M4 over all coordinates, collapsed ones "
+                            "included, are under all_coordinates")
+    result = {
+        **{k: m_active[k] for k in checks},
         "active_coordinates": len(active),
-        "all_coordinates": {k: m_all[k] for k in ("M1", "M2", "M3", "M4", "floor")},
-        "stage_one": {"fid_reconstructions": _fid_value(extractor, reference, y), "mig": mig_c},
-        "full": {"fid_reconstructions": _fid_value(extractor, reference, full), "mig": mig_cz},
+        "coordinates_used": active.tolist(),
+        "all_coordinates": {k: m_all[k] for k in checks},
+        "stage_one": None,
+        "full": None,
     }
+    if isinstance(data, GroundTruthData) and extractor is not None:
+        reference = data.sample_observations(params["fid"]["num_images"], state)
+        y = parts["decode_y"](c)
+        full = reconstruct_images(model, x)
+        mig_params = params["mig"]
+        mig_c = METRICS["mig"](data, representation_function(model, "c", device), np.random.RandomState(seed),
+                               **mig_params)["discrete_mig"]
+        mig_cz = METRICS["mig"](data, all_latents_function(model, device), np.random.RandomState(seed),
+                                **mig_params)["discrete_mig"]
+        result["stage_one"] = {"fid_reconstructions": _fid_value(extractor, reference, y), "mig": mig_c}
+        result["full"] = {"fid_reconstructions": _fid_value(extractor, reference, full), "mig": mig_cz}
+    else:
+        not_run["stage one against the full model"] = (f"MIG and the stand-in FID need ground-truth factors or "
+                                                        f"labels; {getattr(data, 'name', 'this dataset')} has none")
+    if not_run:
+        result["not_run"] = not_run
+    return result
 
 
 #: (metric, score key, label) rows of the printed table, in order; nested keys joined by "/".

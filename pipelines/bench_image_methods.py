@@ -16,11 +16,12 @@ on 1,000 / 500 votes of 64 images and 5,000 images for the variances instead of 
 2,000 / 1,000 points instead of 10,000 / 5,000 — its 100-tree boosted classifier per factor over dSprites' 40
 orientations and 32 positions costs minutes a model at the lib's size here).
 
-Speed (``--speed``): steps per second of the standard 64×64 conv VAE (method ``vae``, batch 64) through the trainer
-(train_steps: fused Adam, losses read back once per logged window) — on the CPU with the host-rendered stream and with
+Speed (``--speed``): steps per second of the standard 64×64 conv VAE (method ``vae``, batch 64) — on the CPU through
+the trainer (train_steps: fused Adam, losses read back once per logged window) with the host-rendered stream and with
 one batch resident (the model alone), and on a CUDA GPU when there is one, with dSprites drawn and rendered on the
-device (image_track.datasets.device) and no host synchronisation inside the timed window (counted with
-``torch.cuda.set_sync_debug_mode``; the one read-back of the window's losses is the only sync expected).
+device (image_track.datasets.device). On CUDA the clock covers the steps alone (train_steps' step, timed from one
+``torch.cuda.synchronize()`` to the next; set-up before it, the losses' read-back after it) and the host
+synchronisations inside that window are counted with ``torch.cuda.set_sync_debug_mode`` (none expected).
 
 The figures in docs/images.md come from this script (the command is written beside each table).
 """
@@ -44,7 +45,7 @@ import torch
 from image_track.datasets import DSprites
 from image_track.evaluation import LIB, PARAMETER_SETS, evaluate_model
 from image_track.methods import IMAGE_METHODS, build
-from synthkit.core.trainer import StepTrainerConfig, default_cpu_threads, train_steps
+from synthkit.core.trainer import StepTrainerConfig, default_cpu_threads, make_adam, seed_everything, train_steps
 
 #: Evaluation sizes that fit the 2-core CPU (see the module notes); everything else is LIB's.
 BENCH: dict[str, dict[str, Any]] = {
@@ -102,7 +103,11 @@ def run_method(method: str, seed: int, steps: int, batch_size: int, eval_set: st
     return row
 
 
-def _mean_sd(values: list[float], digits: int) -> str:
+def _mean_sd(values: list[float | None], digits: int) -> str:
+    """Mean ± sd of the values that were computed (None: not run, e.g. M1–M4 with no active coordinate)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "not run"
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
@@ -131,6 +136,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                   "", "| M1 | M2 | M3 | M4 | floor | active coordinates of C |", "|---|---|---|---|---|---|",
                   "| " + " | ".join(_mean_sd([m[k] for m in ms], 3) for k in ("M1", "M2", "M3", "M4", "floor"))
                   + f" | {_mean_sd([m['active_coordinates'] for m in ms], 1)} |"]
+        lines += [f"\nMS-VAE seed {r['seed']}: {part} not computed: {reason}" for r in rows if r["method"] == "msvae"
+                  for part, reason in (r["msvae"].get("not_run") or {}).items()]
     return "\n".join(lines)
 
 
@@ -140,15 +147,63 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _timed_steps(model: torch.nn.Module, batches: Any, steps: int, device: str) -> float:
-    """Steps per second of `steps` trainer steps (one logged window: one read-back of the losses at its end)."""
-    config = StepTrainerConfig(device=device, log_every=steps, progress=False)
+    """Steps per second of `steps` training steps of `model` (a method without an auxiliary step, as the VAE).
+
+    On the CPU through the trainer (train_steps: one logged window, one read-back of the losses at its end). On CUDA
+    by :func:`_cuda_timed_steps`, which times the steps alone."""
     if device.startswith("cuda"):
-        torch.cuda.synchronize()
+        return _cuda_timed_steps(model, batches, steps, device)[0]
+    config = StepTrainerConfig(device=device, log_every=steps, progress=False)
     start = time.perf_counter()
     history = train_steps(model, batches, steps, config, seed=0)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
     return history.steps_run / (time.perf_counter() - start)
+
+
+def _cuda_timed_steps(model: torch.nn.Module, batches: Any, steps: int, device: str,
+                      count_syncs: bool = False) -> tuple[float, int | None]:
+    """Steps per second of `steps` steps on CUDA and, with `count_syncs`, the host synchronisations among them.
+
+    Each step is train_steps' (the batch moved to the device, the loss, zero_grad, backward, the trainer's fused Adam
+    step, the losses summed on the device). Everything else is outside the clock: seeding, moving the model and
+    making the optimizer before it, reading the summed losses back (the one device→host copy) after it. The clock
+    starts and stops on torch.cuda.synchronize(), so it measures the GPU work of the steps, not their launch; the
+    synchronisations are counted (torch.cuda.set_sync_debug_mode) between the two, where none is expected."""
+    torch_device = torch.device(device)
+    config = StepTrainerConfig(device=device)
+    seed_everything(0)
+    model.to(torch_device)
+    parameters = model.trained_parameters() if hasattr(model, "trained_parameters") else model.parameters()
+    optimizer = make_adam(parameters, torch_device, config.learning_rate, config.weight_decay,
+                          tuple(config.adam_betas), config.adam_eps)
+    batches = iter(batches)
+    sums: dict[str, torch.Tensor] = {}
+    model.train()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.synchronize()
+        if count_syncs:
+            torch.cuda.set_sync_debug_mode("warn")
+        start = time.perf_counter()
+        try:
+            for _ in range(steps):
+                batch = torch.as_tensor(next(batches)).to(torch_device, non_blocking=True)
+                total, terms = model.loss(batch)
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                optimizer.step()
+                for k, v in (("loss", total), *terms.items()):
+                    sums[k] = sums.get(k, 0.0) + v.detach()
+        finally:
+            if count_syncs:
+                torch.cuda.set_sync_debug_mode("default")
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    model.eval()
+    loss = float(sums["loss"]) / steps  # after the clock
+    if not math.isfinite(loss):
+        raise RuntimeError(f"the loss became {loss} in the timed CUDA steps")
+    syncs = sum("synchroniz" in str(w.message) for w in caught) if count_syncs else None
+    return steps / seconds, syncs
 
 
 def _repeat(batch: torch.Tensor, steps: int) -> Any:
@@ -177,15 +232,10 @@ def speed(method: str, steps: int, batch_size: int) -> dict[str, Any]:
     _timed_steps(model, iter(DeviceStream(device, 100, batch_size, 1)), 100, device)  # warm-up, cuDNN autotune
     gpu_steps = max(steps, 2000)
     out["cuda_steps"] = gpu_steps
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            rate = _timed_steps(model, iter(DeviceStream(device, gpu_steps, batch_size, 0)), gpu_steps, device)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
+    rate, syncs = _cuda_timed_steps(model, iter(DeviceStream(device, gpu_steps, batch_size, 0)), gpu_steps, device,
+                                    count_syncs=True)
     out["cuda_device_data_steps_per_second"] = rate
-    out["cuda_host_syncs_in_window"] = sum("synchroniz" in str(w.message) for w in caught)
+    out["cuda_host_syncs_in_window"] = syncs
     host = [b.pin_memory() for b in data.as_torch(50, batch_size, 0)]
     out["cuda_host_data_steps_per_second"] = _timed_steps(model, iter(host), len(host), device)
     out["cuda_hours_for_300k_steps"] = LIB_STEPS / rate / 3600
@@ -241,7 +291,7 @@ def main() -> None:
     if args.speed:
         result = speed("vae", args.speed_steps, args.batch_size)
         if args.json:
-            args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            write_json(args.json, result)
         print(speed_markdown(result))
         return
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -263,10 +313,20 @@ def main() -> None:
                   f" MIG {row['mig']:.3f}, DCI {row['dci_disentanglement']:.3f}, BCE "
                   f"{row['reconstruction_bce']:.1f} ({time.perf_counter() - t0:.0f} s)", flush=True)
             if args.json:
-                args.json.write_text(json.dumps({"setup": setup, "runs": rows}, indent=2, default=_json_default)
-                                     + "\n", encoding="utf-8")
+                write_json(args.json, {"setup": setup, "runs": rows})
     print()
     print(markdown(rows))
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """Write `document` as JSON to a temporary file beside `path`, then rename it into place: a run killed mid-write
+    leaves the previous file whole, never a truncated one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(document, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _json_default(value: Any) -> Any:

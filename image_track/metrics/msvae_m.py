@@ -26,7 +26,9 @@ plug-in MI of disentanglement_lib (:func:`~image_track.metrics.utils.discretize`
 with. It lies in [0, 1]; a coordinate identical to the reference scores 1. A coordinate whose binned reference has
 zero entropy (exactly constant) has no defined ratio and is left out of the mean; ``coordinates`` restricts the mean
 further, e.g. to stage one's active units (a collapsed unit's posterior mean is near-constant, and its encoder
-noise, spread over 20 bins by the range-relative histogram, would count as information otherwise).
+noise, spread over 20 bins by the range-relative histogram, would count as information otherwise). An empty
+``coordinates`` is an error, never a fall-back to all of them: :func:`image_track.evaluation.evaluate_model`
+reports M1–M4 as not run when stage one has no active unit.
 
 Reading (§4–5): the paper expects M2 > M1 > M3 ≫ M4 — Z improves the reconstruction (M2 > M1); replacing Z by noise
 keeps the conditioning on C (M3 close to M1); replacing Y by noise destroys it (M4 near the floor). "If G_Θ was only
@@ -62,12 +64,15 @@ def normalized_mutual_information(
     num_bins
         Equal-width bins per coordinate.
     coordinates
-        Coordinates to average over (default all); those whose binned reference has zero entropy are skipped.
+        Coordinates to average over (None: all); those whose binned reference has zero entropy are skipped. An
+        empty selection is an error, not a silent "all": there is nothing to average over.
     """
     reference, other = np.asarray(reference, dtype=np.float64), np.asarray(other, dtype=np.float64)
     if reference.shape != other.shape or reference.ndim != 2:
         raise ValueError(f"codes must be (num_points, n) of one shape, got {reference.shape} and {other.shape}")
     index = np.arange(reference.shape[1]) if coordinates is None else np.asarray(coordinates, dtype=np.int64)
+    if not index.size:
+        raise ValueError("coordinates is empty: no coordinate to average the normalised MI over")
     ref_bins = discretize(reference[:, index].T, num_bins)
     other_bins = discretize(other[:, index].T, num_bins)
     entropy = discrete_entropy(ref_bins)
