@@ -252,6 +252,42 @@ def test_a_long_chain_of_orders_is_fixed_in_every_row():
     np.testing.assert_array_equal(out[:, 0], values[:, 0])  # the low end is never moved
 
 
+def test_an_order_holds_between_values_and_leaves_sentinel_codes_alone():
+    """open ≤ total in every row but those coded 999 ("not reported", 1 %): found, the codes
+    named in the relation, a 999 row is no violation, and enforcement neither moves a coded
+    row nor gives a broken row a coded pair."""
+    from synthkit.tabular.relations import enforce, violations
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    total = rng.integers(0, 40, n)
+    open_ = rng.binomial(total, 0.55).astype(float)
+    open_[rng.choice(n, 30, replace=False)] = 999.0
+    df = pd.DataFrame({"total": total, "open": open_})
+    schema = infer_schema(df)
+    assert {c.name: c for c in schema.columns}["open"].sentinels == [999.0]
+    found = [r for r in detect_relations(df, schema) if r.type == "order"]
+    assert [(r.target, r.sources, r.params) for r in found] == [("open", ["total"], {"codes": {"open": [999.0]}})]
+    rel = found[0]
+    assert rel.exceptions == 0 and "999 aside" in rel.describe()
+    specs = {c.name: c for c in schema.columns}
+    assert not violations(df, specs, rel).any()
+    # Generated rows: independent draws (a third break the order), and some coded rows.
+    gen_total = rng.integers(0, 40, n).astype(float)
+    gen_open = rng.integers(0, 40, n).astype(float)
+    coded = rng.random(n) < 0.05
+    gen_open[coded] = 999.0
+    decoded = {"open": pd.Series(gen_open), "total": pd.Series(gen_total)}
+    enforce(decoded, [rel], _codec({"open": 0, "total": 0}), rng)
+    out_open, out_total = decoded["open"].to_numpy(dtype=float), decoded["total"].to_numpy(dtype=float)
+    np.testing.assert_array_equal(out_open[coded], 999.0)  # codes stay codes
+    np.testing.assert_array_equal(out_total[coded], gen_total[coded])
+    values = out_open != 999.0
+    assert values.sum() == (~coded).sum()  # no broken row took a coded pair
+    assert np.all(out_open[values] <= out_total[values])
+    assert not violations(pd.DataFrame({"open": out_open, "total": out_total}), specs, rel).any()
+
+
 def test_generated_quotient_stands_and_its_numerator_is_solved():
     """loanprc = loanamt / price: the model's ratio (heaped at 0.8) and price are kept, the
     amount follows as 0.8 · price rounded, the ratio is recomputed and holds exactly."""
