@@ -42,7 +42,8 @@ date_part          target (a label) is the source datetime written as ``params["
                    application timestamp ``2018-05-23 13:20:49-08:00``); ``params["labels"]``
                    are the target's labels in the data (a generated date in a month the data
                    never had keeps the model's label)
-order              target ≤ source (both numeric, or both datetimes)
+order              target ≤ source (both numeric, or both datetimes), between values: rows where a
+                   side holds one of ``params["codes"][column]`` (its sentinel codes) are outside it
 threshold          target lies on one side of ``params["threshold"]`` exactly when the source
                    is at its minimum ``params["at"]`` (a count of zero) and on the other when
                    it is above: months since the last inquiry ≤ 12 exactly when inquiries in
