@@ -21,7 +21,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -176,7 +176,7 @@ def fit_command(method: str, dataset: str, dataset_options: tuple[str, ...], ste
                      stream_note, histories, seconds, run)
         output.parent.mkdir(parents=True, exist_ok=True)
         model.cpu().save(tmp)
-        _write_json(tmp / CARD_FILE, card)
+        write_json(tmp / CARD_FILE, card)
         if run is not None:
             with _tracking_warnings():
                 run.finish(tmp, _final_metrics(card))
@@ -512,7 +512,7 @@ def evaluate_command(model_folder: Path, dataset: str | None, dataset_options: t
                   "compare it only with FIDs from this command.", soft_wrap=True)
     written = None
     if json_path is not None:
-        _write_json(json_path, document)
+        write_json(json_path, document)
         written = json_path
         console.print(f"scores written to {escape(str(json_path))}", soft_wrap=True)
     run_id = card.get("mlflow_run_id")
@@ -523,7 +523,7 @@ def evaluate_command(model_folder: Path, dataset: str | None, dataset_options: t
             if written is None:
                 tmpdir = stack.enter_context(_temporary_folder())
                 written = tmpdir / "evaluation.json"
-                _write_json(written, document)
+                write_json(written, document)
             with _tracking_warnings():
                 if log_evaluation(run_id, card.get("mlflow_tracking_uri"), report["results"], written):
                     console.print(f"scores added to MLflow run {run_id}", soft_wrap=True)
@@ -636,11 +636,12 @@ def _tracking_warnings() -> contextlib.AbstractContextManager[None]:
     return tracking_warnings(console)
 
 
-def _write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write JSON to a temporary file beside `path`, then rename it into place."""
+def write_json(path: Path, document: dict[str, Any], default: Callable[[Any], Any] = str) -> None:
+    """Write JSON to a temporary file beside `path`, then rename it into place: a run killed mid-write leaves the
+    previous file whole, never a truncated one. `default` serialises what json cannot (as json.dumps's)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(document, indent=2, default=default) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from image_track.datasets import DSprites
+from image_track.cli import write_json as atomic_json
 from image_track.evaluation import LIB, PARAMETER_SETS, evaluate_model
 from image_track.methods import IMAGE_METHODS, build
 from synthkit.core.trainer import StepTrainerConfig, default_cpu_threads, make_adam, seed_everything, train_steps
@@ -319,14 +320,9 @@ def main() -> None:
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write `document` as JSON to a temporary file beside `path`, then rename it into place: a run killed mid-write
-    leaves the previous file whole, never a truncated one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(document, indent=2, default=_json_default) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """The results as JSON, written atomically (image_track.cli.write_json), NumPy scalars as numbers and
+    non-finite floats as null."""
+    atomic_json(path, document, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

@@ -12,26 +12,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
 
-from image_track.cli import image
+from cli_helpers import invoke, one_error_line
 from image_track.datasets import DSprites
 from image_track.evaluation import fid_labels
 from image_track.methods import build
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(image, list(args), catch_exceptions=False)
-
-
-def one_error_line(res: Result) -> str:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
-    assert "Traceback" not in res.output
-    return lines[0]
 
 
 @pytest.fixture()

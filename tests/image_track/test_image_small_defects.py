@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner, Result
 
-from image_track.cli import image
+from cli_helpers import invoke, one_error_line
 from image_track.datasets import LabelledImages, UnlabelledImages
 from image_track.evaluation import evaluate_model
 from image_track.methods import build
@@ -27,18 +26,6 @@ from image_track.metrics.msvae_m import normalized_mutual_information
 ROOT = Path(__file__).resolve().parents[2]
 #: Two steps of a 28×28 VAE on an image folder: a fit in about a second.
 FIT = ["fit", "--method", "vae", "--steps", "2", "--batch-size", "4", "--cpu-threads", "1", "--no-track"]
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(image, list(args), catch_exceptions=False)
-
-
-def one_error_line(res: Result) -> str:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
-    assert "Traceback" not in res.output
-    return lines[0]
 
 
 @pytest.fixture()
