@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", type=int, default=20_000, help="rows of simulated credit data (--data credit)")
     parser.add_argument("--max-steps", type=int, default=None, help="synthkit's cap on steps per stage (0: none; default: synthkit's)")
+    parser.add_argument("--prior", choices=["mixture", "standard"], default=None,
+                        help="MS-VAE's sampling prior (default: synthkit's, mixture; standard: the paper's N(0, I))")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
 
@@ -105,6 +107,8 @@ def main() -> None:
             options["epochs"] = args.epochs
         if args.max_steps is not None:
             options["max_steps"] = args.max_steps or None
+        if args.prior and method == "msvae":
+            options["prior"] = args.prior
         t0 = time.perf_counter()
         synth = Synthesizer(method, seed=args.seed, metadata={c.name: {"kind": c.kind.value} for c in schema.columns}, **options)
         synth.fit(train)

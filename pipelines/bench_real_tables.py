@@ -171,6 +171,8 @@ def main() -> None:
     parser.add_argument("--no-log-scale", action="store_true",
                         help="ablation: fit every numeric column's modes on its raw values (synthkit fits a skewed "
                              "positive column's on its logs, transformer.log_scale_wanted)")
+    parser.add_argument("--prior", choices=["mixture", "standard"], default=None,
+                        help="ablation: MS-VAE's sampling prior (default: synthkit's; standard: the paper's N(0, I))")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     if args.no_log_scale:
@@ -216,6 +218,8 @@ def main() -> None:
                 options: dict[str, Any] = {"progress": False, **({"cpu_threads": args.threads} if args.threads else {})}
                 if args.epochs:
                     options["epochs"] = args.epochs
+                if args.prior:
+                    options["prior"] = args.prior
                 t0 = time.perf_counter()
                 synth = Synthesizer("msvae", seed=seed, **options).fit(train, track=False)
                 fit_s = time.perf_counter() - t0

@@ -247,6 +247,9 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--latent-dim", type=click.IntRange(min=1), default=None, help="Latent dimension (C for MS-VAE).  [default: 9]")
 @click.option("--residual-dim", type=click.IntRange(min=1), default=None, help="MS-VAE: dimension of the residual latents Z.  [default: 9]")
 @click.option("--beta", type=click.FloatRange(min=0), default=None, help="Weight of the total-correlation penalty (β-TCVAE, MS-VAE stage one).")
+@click.option("--prior", type=click.Choice(["mixture", "standard"]), default=None,
+              help="MS-VAE: sample (C, Z) from a Gaussian mixture fitted to the training rows' codes (mixture) or from "
+                   "the paper's N(0, I) (standard).  [default: mixture]")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Maximum epochs per stage (early stopping ends sooner).")
 @click.option("--max-steps", type=click.IntRange(min=0), default=None,
               help="Cap on gradient steps per stage: large tables train fewer epochs; 0 for no cap.  [default: 40000]")
@@ -277,7 +280,7 @@ def _check_encoding(df: Any, sch: Any, transformer_name: str) -> None:
 @click.option("--register", "register", default=None, metavar="NAME",
               help="Also register the model in the MLflow model registry under NAME.")
 def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, residual_dim: int | None,
-        beta: float | None, epochs: int | None, max_steps: int | None, batch_size: int | None, learning_rate: float | None,
+        beta: float | None, prior: str | None, epochs: int | None, max_steps: int | None, batch_size: int | None, learning_rate: float | None,
         time_budget: float | None, device: str, transformer: str, metadata: Path | None, na_values: str,
         relations: bool, seed: int, threads: int | None, track: bool, tracking_uri: str | None, experiment: str | None, register: str | None) -> None:
     """Fit a synthesizer on DATA (a CSV file; without one, the built-in simulated credit data).
@@ -290,12 +293,14 @@ def fit(data: Path | None, output: Path, method: str, latent_dim: int | None, re
     from synthkit.tabular.synthesizer import Synthesizer
 
     options: dict[str, Any] = {
-        "latent_dim": latent_dim, "residual_dim": residual_dim if method == "msvae" else None,
+        "latent_dim": latent_dim, "residual_dim": residual_dim if method == "msvae" else None, "prior": prior,
         "beta": beta if method != "tvae" else None, "epochs": epochs, "batch_size": batch_size,
         "learning_rate": learning_rate, "time_budget_s": time_budget, "cpu_threads": threads,
     }
     if method != "msvae" and residual_dim is not None:
         raise SynthkitError("--residual-dim applies to --method msvae only")
+    if method != "msvae" and prior is not None:
+        raise SynthkitError("--prior applies to --method msvae only")
     if method == "tvae" and beta is not None:
         raise SynthkitError("--beta applies to msvae and betatcvae, not tvae")
     declared = load_metadata(metadata) if metadata is not None else None
@@ -373,6 +378,10 @@ def _print_fit_summary(synth: Any, output: Path) -> None:
               + f" → {s['model_columns']} model columns ({synth.transformer_name})")
     if synth.schema.relations:
         out.print(f"relations enforced on output: {len(synth.schema.relations)} (see `synthkit schema`)")
+    prior = s.get("prior")
+    if prior:
+        out.print("sampling prior: " + (f"a {prior['components']}-component Gaussian mixture fitted to the training rows' "
+                                        "codes" if prior["components"] else "N(0, I)"))
 
 
 @cli.command()

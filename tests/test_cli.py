@@ -126,6 +126,8 @@ def test_fit_and_sample_end_to_end(tmp_path: Path) -> None:
     res = run("fit", str(data), "--epochs", "2", "--seed", "4", "-o", str(model))
     assert res.returncode == 0, res.stderr
     assert "stage1" in res.stdout and "stage2" in res.stdout and "saved to" in res.stdout
+    # 600 rows are too few for a mixture over MS-VAE's 18 latents (synthkit.core.priors).
+    assert "sampling prior: N(0, I)" in res.stdout
     res = run("sample", str(model), "-n", "250", "--seed", "1", "-o", str(out))
     assert res.returncode == 0, res.stderr
     fake = pd.read_csv(out)
@@ -166,6 +168,7 @@ def test_fit_and_sample_errors(tmp_path: Path) -> None:
     data.write_text("a,b\n1,x\n2,y\n3,x\n")
     _one_line_error(run("fit", str(data), "--method", "tvae", "--residual-dim", "3", "-o", str(tmp_path / "m")), "--residual-dim")
     _one_line_error(run("fit", str(data), "--method", "tvae", "--beta", "3", "-o", str(tmp_path / "m")), "--beta")
+    _one_line_error(run("fit", str(data), "--method", "tvae", "--prior", "standard", "-o", str(tmp_path / "m")), "--prior")
     _one_line_error(run("fit", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "m")), "missing.csv")
     _one_line_error(run("sample", str(tmp_path), "-n", "5", "-o", str(tmp_path / "s.csv")), "not a saved synthkit model")
     assert not (tmp_path / "m").exists() and not (tmp_path / "s.csv").exists()

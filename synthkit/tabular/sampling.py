@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from synthkit.core.layers import AdaIN
+from synthkit.core.priors import MixturePrior
 from synthkit.core.trainer import flush_denormals, intra_op_threads
 from synthkit.tabular.heads import OutputHeads
 
@@ -187,8 +188,9 @@ class _AdaINStack:
 
 
 def msvae_plan(stage1_decoder: nn.Sequential, stage1_heads: OutputHeads, stage2_decoder: nn.Module,
-               stage2_heads: OutputHeads, c_dim: int, z_dim: int) -> Plan:
-    """Plan for MS-VAE: c → dec₁ → Y (expected row, inference layout) → G(Y, z) → draw."""
+               stage2_heads: OutputHeads, c_dim: int, z_dim: int, prior: MixturePrior | None = None) -> Plan:
+    """Plan for MS-VAE: c → dec₁ → Y (expected row, inference layout) → G(Y, z) → draw.
+    (c, z) from N(0, I), or jointly from `prior` when given."""
     hidden1 = _ReLUStack(stage1_decoder)
     output1 = HeadOutput(stage1_decoder[-1], stage1_heads)
     first = stage2_decoder.linears[0].weight.detach()
@@ -196,8 +198,15 @@ def msvae_plan(stage1_decoder: nn.Sequential, stage1_heads: OutputHeads, stage2_
     output2 = HeadOutput(stage2_decoder.out, stage2_heads)
 
     def decode(generator: torch.Generator, n: int, ws: Workspace) -> Codes:
-        c = _latent(c_dim, n, generator, ws, "c")
-        z = _latent(z_dim, n, generator, ws, "z")
+        if prior is None:
+            c = _latent(c_dim, n, generator, ws, "c")
+            z = _latent(z_dim, n, generator, ws, "z")
+        else:
+            joint = prior.draw_t(n, generator)
+            c = ws.activations("c", c_dim, n)
+            c[:c_dim] = joint[:c_dim]
+            z = ws.activations("z", z_dim, n)
+            z[:z_dim] = joint[c_dim:]
         # Stage two reuses stage one's buffers once they are read (the hidden layers, then the
         # output rows holding Y): a smaller working set per thread, fewer fresh pages.
         buffer = _layer(output1.weight, hidden1(c, ws, "h"), ws, "rows")

@@ -152,6 +152,7 @@ class Synthesizer:
             "device": str(resolve_device(self.trainer.device)),
             # The CPU thread count the weights depend on (None off the CPU): see _reproducible_threads.
             "cpu_threads": threads,
+            **({"prior": model.prior.describe()} if hasattr(model, "prior") else {}),
             "data_fingerprint": fingerprint(df),
             "stages": {
                 name: {
@@ -358,6 +359,9 @@ def _validate(config: MethodConfig, trainer: TrainerConfig) -> None:
             checks.append((v >= 0, f"{value} must be non-negative, not {v}"))
     if hasattr(config, "residual_dim"):
         checks.append((config.residual_dim >= 1, f"residual_dim must be at least 1, not {config.residual_dim}"))
+    if hasattr(config, "prior"):
+        checks.append((config.prior in ("mixture", "standard"), f"prior must be 'mixture' or 'standard', not {config.prior!r}"))
+        checks.append((config.prior_components >= 1, f"prior_components must be at least 1, not {config.prior_components}"))
     for ok, message in checks:
         if not ok:
             raise SynthkitError(message)
