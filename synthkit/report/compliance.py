@@ -243,6 +243,7 @@ def model_card(synth: Synthesizer, model_path: str | Path | None = None, data: p
             "fit_seconds": s.get("fit_seconds"),
             "device": s.get("device"),
             "cpu_threads": s.get("cpu_threads"),
+            "sampling_prior": s.get("prior"),
             "stages": s.get("stages", {}),
         },
         "seed": synth.seed,
