@@ -24,7 +24,7 @@ keeps N(0, I): for MS-VAE's 9 + 9 latents, one component per 378 rows, none belo
 rows, 21 on 8,000 rows, 50 from ~19,000. Why the floor: on the three tables of 8,000
 training rows and more measured (lending, the messy and the clean simulated credit data) the
 mixture lowered the XGBoost C2ST AUC by 0.03–0.05; on the five of 800–3,600 rows it did not
-lower it (mean 0.614–0.626 over 1–20 components, against 0.602 with N(0, I); two sampling
+lower it (mean 0.613–0.626 over 1–20 components, against 0.602 with N(0, I); two sampling
 seeds each, docs/real_tables.md, "Sampling from the codes' own distribution"), and a density
 fitted to few rows' codes adds what those rows happen to hold. Ten components is where a
 mixture starts to describe the codes' shape rather than one or two blobs; the tables

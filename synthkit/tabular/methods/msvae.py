@@ -102,7 +102,6 @@ class MSVAE(TabularMethod):
             self.stage2, np.hstack([data, y]), trainer, seed=seed + 1, callbacks=callbacks, description="stage 2 (residual)",
             stage="stage2",
         )
-        self.stage2.requires_grad_(False)
         assert isinstance(self.config, MSVAEConfig)
         if self.config.prior == "mixture":
             means, variances = self._posteriors(data)
