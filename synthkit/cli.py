@@ -378,10 +378,10 @@ def _print_fit_summary(synth: Any, output: Path) -> None:
               + f" → {s['model_columns']} model columns ({synth.transformer_name})")
     if synth.schema.relations:
         out.print(f"relations enforced on output: {len(synth.schema.relations)} (see `synthkit schema`)")
-    prior = s.get("prior")
-    if prior:
-        out.print("sampling prior: " + (f"a {prior['components']}-component Gaussian mixture fitted to the training rows' "
-                                        "codes" if prior["components"] else "N(0, I)"))
+    if s.get("prior"):
+        from synthkit.core.priors import prior_sentence
+
+        out.print("sampling prior: " + prior_sentence(s["prior"]))
 
 
 @cli.command()

@@ -106,6 +106,15 @@ def fit_gaussian_mixture(x: np.ndarray, k: int, seed: int, tol: float = 1e-3, ma
     return weights.numpy(), mu.numpy(), cov.numpy()
 
 
+def prior_sentence(described: dict[str, Any]) -> str:
+    """One line for a user or a reviewer from :meth:`MixturePrior.describe`'s dict (as the fit
+    summary keeps it): the CLI's fit summary and the compliance report print it."""
+    if described.get("components"):
+        return (f"a {described['components']}-component Gaussian mixture fitted after training to the training rows' "
+                "latent codes")
+    return "N(0, I), as in the paper"
+
+
 class MixturePrior(nn.Module):
     """A Gaussian mixture over a latent vector, stored as buffers (saved with the model).
 

@@ -245,6 +245,8 @@ def _model_card(card: dict[str, Any]) -> str:
     match_text = {True: "yes — the data given are the training data",
                   False: "no — the data given differ from the training data",
                   None: "not checked"}[match]
+    from synthkit.core.priors import prior_sentence  # lazily: it imports torch
+
     identity = [
         ("method", esc(card["method"])),
         ("what it is", esc(card["method_description"])),
@@ -255,10 +257,7 @@ def _model_card(card: dict[str, Any]) -> str:
         ("training threads", esc(t.get("cpu_threads") or "–")
          + (" (CPU; the same seed and thread count refit the same model: <span class='code'>synthkit fit "
             f"--seed {esc(card['seed'])} --threads {esc(t['cpu_threads'])}</span>)" if t.get("cpu_threads") else "")),
-        *([("sampling prior", esc(
-            f"a {t['sampling_prior']['components']}-component Gaussian mixture fitted after training to the training "
-            "rows' latent codes (the codes the decoders learnt from; synthkit/core/priors.py)"
-            if t["sampling_prior"].get("components") else "N(0, I), as in the paper"))] if t.get("sampling_prior") else []),
+        *([("sampling prior", esc(prior_sentence(t["sampling_prior"])))] if t.get("sampling_prior") else []),
         ("training data fingerprint (SHA-256)", f"<span class='code'>{esc(card.get('data_fingerprint') or '–')}</span>"),
         ("data given match the training data", esc(match_text)),
     ]
