@@ -64,7 +64,10 @@ def test_detects_each_kind_of_relation(frame):
     assert rels["paid_total"].params["coefficients"] == [1, 1, 1]
     assert rels["installment"].type == "annuity" and rels["installment"].sources == ["loan_amount", "interest_rate", "term"]
     assert rels["ltv"].type == "ratio" and rels["ltv"].describe() == "ltv = loan_amount / price"
-    assert orders["funded_amount"].sources == ["loan_amount"]
+    # Equal in 80 % of rows, lower in the rest: a difference whose range keeps the order (and implies
+    # funded ≤ price through loan_amount ≤ price, so that order is not listed).
+    assert rels["funded_amount"].type == "difference" and rels["funded_amount"].sources == ["loan_amount"]
+    assert rels["funded_amount"].params["high"] == 0 and "funded_amount" not in orders
     missing = {r.type for r in rels.values() if r.target in ("annual_income_joint", "dti_joint")}
     assert missing == {"missing_iff", "missing_together"}
     iff = next(r for r in rels.values() if r.type == "missing_iff")
@@ -583,3 +586,73 @@ def test_declared_date_part_learns_its_format_and_a_wrong_one_is_an_error():
     with pytest.raises(SynthkitError, match="not a datetime column"):
         fit_declared(df, infer_schema(df), parse_relations(
             [{"type": "date_part", "target": "issue_month", "sources": ["amount"]}]))
+
+
+def bureau_counts(n=3000, seed=0):
+    """Open lines and satisfactory accounts (equal in ~95 % of rows), months since the last
+    delinquency and since the last 90-day late payment (often the same event, often empty),
+    and two independent zero-inflated counts (both 0 in most rows, by chance alone)."""
+    rng = np.random.default_rng(seed)
+    open_lines = rng.poisson(9, n).astype(float)
+    satisfactory = np.where(rng.random(n) < 0.95, open_lines, np.maximum(open_lines - rng.integers(1, 4, n), 0))
+    delinq = np.where(rng.random(n) < 0.5, rng.integers(0, 80, n).astype(float), np.nan)
+    late = np.where(rng.random(n) < 0.6, delinq, delinq + rng.integers(1, 40, n))
+    late = np.where(rng.random(n) < 0.5, late, np.nan)
+    liens = np.where(rng.random(n) < 0.9, 0.0, rng.integers(1, 4, n))
+    collections = np.where(rng.random(n) < 0.9, 0.0, rng.integers(1, 4, n))
+    return pd.DataFrame({"open_lines": open_lines, "satisfactory": satisfactory, "months_delinq": delinq,
+                         "months_90d_late": late, "liens": liens, "collections": collections})
+
+
+def test_difference_is_found_for_tied_columns_only_and_round_trips():
+    df = bureau_counts()
+    rels = [r for r in detect_relations(df, infer_schema(df)) if r.type == "difference"]
+    # Not liens/collections: both 0 in 81 % of rows, as two independent 90 %-zero counts are.
+    assert sorted((r.target, r.sources[0]) for r in rels) == [("months_90d_late", "months_delinq"),
+                                                             ("satisfactory", "open_lines")]
+    rel = next(r for r in rels if r.target == "satisfactory")
+    assert rel.params["difference"] == "satisfactory − open_lines"
+    assert rel.params["low"] == -3 and rel.params["high"] == 0 and rel.params["target_low"] == 0
+    assert rel.describe() == ("satisfactory = open_lines + difference, difference in -3–0 "
+                              "(modelled as 'satisfactory − open_lines')")
+    assert Relation.from_dict(json.loads(json.dumps(rel.to_dict()))).params == rel.params
+    from synthkit.tabular.relations import violations
+
+    specs = {c.name: c for c in infer_schema(df).columns}
+    assert not violations(df, specs, rel).any()
+    broken = df.copy()
+    broken.loc[broken.index[:5], "satisfactory"] = broken["open_lines"][:5] + 2  # above the largest difference
+    assert violations(broken, specs, rel).sum() == 5
+
+
+def test_difference_is_modelled_hidden_and_ties_and_missingness_come_back():
+    df = bureau_counts()
+    synth = Synthesizer("betatcvae", seed=0, epochs=30, progress=False).fit(df, track=False)
+    rels = {r.target: r for r in synth.schema.relations if r.type == "difference"}
+    spans = {s.column for s in synth.transformer.spans}
+    assert {r.params["difference"] for r in rels.values()} <= spans  # hidden, modelled columns
+    out = synth.sample(3000, seed=1)
+    assert list(out.columns) == list(df.columns)
+    gap = out["satisfactory"] - out["open_lines"]
+    assert gap.between(-3, 0).all() and (out["satisfactory"] >= 0).all()
+    # The data's ~95 % of tied rows come back through the difference's point mass at 0.
+    assert 0.88 <= (gap == 0).mean() <= 0.99
+    both = out["months_delinq"].notna() & out["months_90d_late"].notna()
+    assert 0.45 <= (out["months_delinq"][both] == out["months_90d_late"][both]).mean() <= 0.75
+    # The later event is empty about as often as in the data, and never without the earlier.
+    assert abs(out["months_90d_late"].isna().mean() - df["months_90d_late"].isna().mean()) < 0.08
+    assert not (out["months_90d_late"].notna() & out["months_delinq"].isna()).any()
+
+
+def test_declared_difference_learns_its_range_and_needs_numbers():
+    df = bureau_counts().assign(grade=lambda d: np.where(d.open_lines > 8, "A", "B"))
+    (rel,) = fit_declared(df, infer_schema(df), parse_relations(
+        [{"type": "difference", "target": "satisfactory", "sources": ["open_lines"]}]))
+    assert (rel.params["low"], rel.params["high"]) == (-3.0, 0.0)
+    with pytest.raises(SynthkitError, match="does not hold in the data"):
+        fit_declared(df, infer_schema(df), parse_relations(
+            [{"type": "difference", "target": "satisfactory", "sources": ["open_lines"], "low": -1, "high": 0,
+              "target_low": 0, "target_high": 30}]))
+    with pytest.raises(SynthkitError, match="'grade' is not a numeric column"):
+        fit_declared(df, infer_schema(df), parse_relations(
+            [{"type": "difference", "target": "grade", "sources": ["open_lines"]}]))

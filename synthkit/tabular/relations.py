@@ -37,6 +37,12 @@ proportion         target = source × r, where the ratio r of the two positive c
                    in 40 % of the mortgage table's rows, within 0.99–1.28 of it in 90 %); r —
                    in no column — is modelled as a hidden column ``params["ratio"]`` and kept
                    to its range in the data, [``params["low"]``, ``params["high"]``]
+difference         target = source + d, where the two numeric columns are equal in far more
+                   rows than their marginals make them (a count of satisfactory accounts
+                   equal to the open lines in 97.8 % of the lending table's rows, 5.6 % by
+                   chance); d — in no column — is modelled as a hidden column
+                   ``params["difference"]`` (its point mass at 0 gives back the tied rows),
+                   kept to its range in the data, and the target to its own
 date_part          target (a label) is the source datetime written as ``params["format"]``
                    (strftime on the local wall time: an issue month ``May-2018`` of the
                    application timestamp ``2018-05-23 13:20:49-08:00``); ``params["labels"]``
@@ -105,10 +111,11 @@ from synthkit.errors import SynthkitError
 from synthkit.tabular.schema import ColumnKind, Schema, column_numbers
 
 RELATION_TYPES = (
-    "lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "date_part", "order",
-    "threshold", "missing_together", "missing_iff",
+    "lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "difference", "date_part",
+    "order", "threshold", "missing_together", "missing_iff",
 )
-VALUE_TYPES = ("lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "date_part")
+VALUE_TYPES = ("lookup", "conditional", "linear", "ratio", "annuity", "schedule", "proportion", "difference",
+               "date_part")
 
 #: What a date part of a datetime column is written as, tried in this order (month-year
 #: first: a loan's issue month). strftime codes, on the timestamp's local wall time.
@@ -191,6 +198,9 @@ class Relation:
         elif self.type == "proportion":
             text = (f"{t} = {s[0]} × ratio, ratio in {_number_text(p.get('low', 0))}–{_number_text(p.get('high', 0))} "
                     f"(modelled as {p.get('ratio', '?')!r})")
+        elif self.type == "difference":
+            text = (f"{t} = {s[0]} + difference, difference in {_number_text(p.get('low', 0))}–"
+                    f"{_number_text(p.get('high', 0))} (modelled as {p.get('difference', '?')!r})")
         elif self.type == "date_part":
             text = f"{t} = {s[0]} written as {p.get('format', '?')!r}"
         elif self.type == "order":
@@ -355,6 +365,18 @@ class RelationOptions:
     #: amount) are far above.
     proportion_spread: float = 0.25
     proportion_iqr: float = 0.1
+    #: A difference (see the module docstring) is found when the two columns are equal in at
+    #: least `min_tie_share` of the rows with both, and — off their most frequent tied value
+    #: — still in that share and in `min_excess_ties` more of them than two independent
+    #: columns with the same marginals would be. The lending table's satisfactory accounts
+    #: and open lines: 0.976 against 0.058 by chance, the months since the last delinquency
+    #: and since the last 90-day late payment 0.596 against 0.012, active debit accounts and
+    #: cards carrying a balance 0.238 against 0.108. Not tied by it: two columns both 0 in
+    #: most rows (the messy data's amount past due and delinquency status, 0 together in 75 %
+    #: of rows and never equal otherwise; bankruptcies and failures to pay, 0.814 against
+    #: 0.755 off 0).
+    min_tie_share: float = 0.2
+    min_excess_ties: float = 0.1
     seed: int = 0
 
 
@@ -384,6 +406,8 @@ def detect_relations(df: pd.DataFrame, schema: Schema, options: RelationOptions 
     # columns (an appraisal never below the price), and an order found first would leave
     # the pair to be fixed by moving one side.
     found += _proportions(names, specs, numbers, opts, graph, found)
+    # Likewise a difference's range implies its pair's order.
+    found += _differences(names, specs, numbers, opts, graph, found)
     found += _orders(names, specs, numbers, opts, graph, found)
     found += _thresholds(names, specs, numbers, opts, graph, found)
     return found
@@ -1094,6 +1118,9 @@ def hidden_columns(df: pd.DataFrame, specs: dict, relations: list[Relation]) -> 
             out[rel.params["ratio"]] = pd.Series(_proportion_ratio(column_numbers(df[rel.target], specs[rel.target]),
                                                                    column_numbers(df[rel.sources[0]], specs[rel.sources[0]])),
                                                  index=df.index)
+        elif rel.type == "difference":
+            out[rel.params["difference"]] = pd.Series(
+                _difference(*_difference_sides(df, specs, rel)), index=df.index)
     return out
 
 
@@ -1248,6 +1275,99 @@ def _proportion_params(target: np.ndarray, source: np.ndarray) -> dict[str, floa
     return {"low": float(fin.min()), "high": float(fin.max()), "step": float(step), "rows": int(len(fin))}
 
 
+def _difference(target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """target − source, rounded to 12 significant digits of the larger side (so that equal
+    columns give exactly 0 and a lattice of both gives the difference's); NaN where either is empty."""
+    with np.errstate(all="ignore"):
+        d = target - source
+        size = np.maximum(np.abs(target), np.abs(source))
+        scale = 10.0 ** (11 - np.floor(np.log10(np.where(np.isfinite(size) & (size > 0), size, 1.0))))
+    return np.round(d * scale) / scale
+
+
+def _difference_sides(df: pd.DataFrame, specs: dict, rel: Relation) -> tuple[np.ndarray, np.ndarray]:
+    """A difference's target and source as numbers, their sentinel codes empty (a code is not a quantity)."""
+    t, s = rel.target, rel.sources[0]
+    return (_without_codes(column_numbers(df[t], specs[t]), specs[t].sentinels),
+            _without_codes(column_numbers(df[s], specs[s]), specs[s].sentinels))
+
+
+def _differences(names, specs, numbers, opts, graph, found) -> list[Relation]:
+    """Pairs of numeric columns equal in far more rows than their marginals make them (see
+    :class:`RelationOptions`): the target is then generated as source + a modelled difference,
+    whose point mass at 0 gives back the ties. A model that learns each column's modes
+    matches the two columns' values only loosely: on the lending table it made the
+    satisfactory accounts equal to the open lines in 70 % of rows where the data have 97.8 %,
+    and the months since the last delinquency equal to those since the last 90-day late
+    payment in 1.6 % where the data have 60 % (the two most detectable pairs there, 0.10–0.14
+    above either column alone). Found after the proportions, before orders and thresholds;
+    the target is in no other value relation, and each column is the target of at most one.
+    Of the two directions, the target is the column whose values more rarely lack the
+    other's (those rows keep the model's value), the later one on a tie."""
+    busy = {c for r in found for c in (r.target, *r.sources)}
+    cols = [c for c in names if c in numbers and specs[c].kind is not ColumnKind.DATETIME]
+    values = {c: _without_codes(numbers[c], specs[c].sentinels) for c in cols}
+    values = {c: v for c, v in values.items() if len(np.unique(v[np.isfinite(v)])) >= 3}
+    candidates = []
+    names_v = [c for c in cols if c in values]
+    for i, a in enumerate(names_v):
+        for b in names_v[i + 1:]:
+            x, y = values[a], values[b]
+            both = np.isfinite(x) & np.isfinite(y)
+            n = int(both.sum())
+            if n < 50:
+                continue
+            xb, yb = x[both], y[both]
+            tied = xb == yb
+            if tied.mean() < opts.min_tie_share:
+                continue
+            # Off the most frequent tied value: two columns that are 0 together (an amount past due
+            # and a delinquency status) share a point mass, not their values.
+            tie_values, tie_counts = np.unique(xb[tied], return_counts=True)
+            off = (xb != tie_values[np.argmax(tie_counts)]) | (yb != tie_values[np.argmax(tie_counts)])
+            m = int(off.sum())
+            if m < 50:
+                continue
+            ties = float(tied[off].mean())
+            vx, cx = np.unique(xb[off], return_counts=True)
+            vy, cy = np.unique(yb[off], return_counts=True)
+            _, ix, iy = np.intersect1d(vx, vy, assume_unique=True, return_indices=True)
+            chance = float((cx[ix] / m * cy[iy] / m).sum())
+            if ties < opts.min_tie_share or ties - chance < opts.min_excess_ties:
+                continue
+            # Rows where one side has a value and the other none: the former cannot be computed there.
+            lone_a, lone_b = int((np.isfinite(x) & ~np.isfinite(y)).sum()), int((np.isfinite(y) & ~np.isfinite(x)).sum())
+            tgt, src = (b, a) if lone_b <= lone_a else (a, b)
+            candidates.append((ties - chance, tgt, src))
+    out: list[Relation] = []
+    for _excess, tgt, src in sorted(candidates, key=lambda c: -c[0]):
+        if tgt in busy or not graph.can_add(tgt, [src]):
+            continue
+        graph.add(tgt, [src])
+        busy.add(tgt)
+        params: dict[str, Any] = {"difference": f"{tgt} − {src}", **_difference_params(values[tgt], values[src])}
+        codes = {c: specs[c].sentinels for c in (tgt, src) if specs[c].sentinels}
+        if codes:
+            params["codes"] = codes
+        rows = int(params.pop("rows"))
+        out.append(Relation("difference", tgt, [src], 1.0, params, n_rows=rows))
+    return out
+
+
+def _difference_params(target: np.ndarray, source: np.ndarray) -> dict[str, float]:
+    """A difference's range, the target's range (the computed target is kept to both), the rows where the
+    target has a value and the source none (``alone``: with none, the output has none either) and the rows with
+    both."""
+    d = _difference(target, source)
+    fin = d[np.isfinite(d)]
+    if len(fin) == 0:
+        raise SynthkitError("no row has both columns")
+    t = target[np.isfinite(target)]
+    return {"low": float(fin.min()), "high": float(fin.max()), "target_low": float(t.min()),
+            "target_high": float(t.max()), "alone": int((np.isfinite(target) & np.isnan(source)).sum()),
+            "rows": int(len(fin))}
+
+
 def _orders(names, specs, numbers, opts, graph, found) -> list[Relation]:
     rng = np.random.default_rng(opts.seed)
     linked = {(r.target, s) for r in found if r.type in VALUE_TYPES for s in r.sources}
@@ -1278,10 +1398,18 @@ def _orders(names, specs, numbers, opts, graph, found) -> list[Relation]:
             if shuffled >= 0.95:
                 continue  # implied by the two ranges, not a relation between rows
             edges[(a, b)] = (ok / total, total, total - ok)
-    # Drop what transitivity implies (a ≤ b ≤ c makes a ≤ c redundant).
+    # Drop what transitivity implies (a ≤ b ≤ c makes a ≤ c redundant), counting the orders a
+    # difference's range keeps by construction (a difference never above 0: target ≤ source).
+    known = set(edges)
+    for r in found:
+        if r.type == "difference":
+            if float(r.params["high"]) <= 0:
+                known.add((r.target, r.sources[0]))
+            if float(r.params["low"]) >= 0:
+                known.add((r.sources[0], r.target))
     out = []
     for (a, b), (h, total, wrong) in edges.items():
-        if any((a, m) in edges and (m, b) in edges for m in cols if m not in (a, b)):
+        if any((a, m) in known and (m, b) in known for m in cols if m not in (a, b)):
             continue
         codes = {c: [float(v) for v in specs[c].sentinels] for c in (a, b) if specs[c].sentinels}
         out.append(Relation("order", a, [b], h, params={"codes": codes} if codes else {}, n_rows=total,
@@ -1415,7 +1543,7 @@ def parse_relations(raw: Any, source: str = "metadata") -> list[Relation]:
             if k in entry:
                 params[k] = entry[k]
         need = {"lookup": (1, 2), "conditional": (1, 2), "linear": (1, 8), "ratio": (1, 4), "annuity": (3, 3), "schedule": (4, 4),
-                "proportion": (1, 1), "date_part": (1, 1), "order": (1, 1), "threshold": (1, 1),
+                "proportion": (1, 1), "difference": (1, 1), "date_part": (1, 1), "order": (1, 1), "threshold": (1, 1),
                 "missing_together": (1, 1), "missing_iff": (1, 1)}[entry["type"]]
         if not need[0] <= len(sources) <= need[1]:
             raise SynthkitError(
@@ -1539,6 +1667,24 @@ def _fit_one(df: pd.DataFrame, specs, rel: Relation) -> Relation:
             learned.pop("rows")
             for k, v in learned.items():
                 p.setdefault(k, v)
+    if rel.type == "difference":
+        for c in (rel.target, rel.sources[0]):
+            if specs[c].kind not in NUMBER_KINDS:
+                raise SynthkitError(f"relation difference of {rel.target!r}: {c!r} is not a numeric column "
+                                    f"({specs[c].kind.value})")
+        p.setdefault("difference", f"{rel.target} − {rel.sources[0]}")
+        codes = {c: specs[c].sentinels for c in (rel.target, rel.sources[0]) if specs[c].sentinels}
+        if codes:
+            p.setdefault("codes", codes)
+        if any(k not in p for k in ("low", "high", "target_low", "target_high")):
+            try:
+                learned = _difference_params(*_difference_sides(df, specs, rel))
+            except SynthkitError:
+                raise SynthkitError(f"relation difference of {rel.target!r}: no row has both {rel.target!r} and "
+                                    f"{rel.sources[0]!r}") from None
+            learned.pop("rows")
+            for k, v in learned.items():
+                p.setdefault(k, v)
     if rel.type == "threshold" and "threshold" not in p:
         fit = _threshold_fit(column_numbers(df[rel.sources[0]], specs[rel.sources[0]]),
                              column_numbers(df[rel.target], specs[rel.target]))
@@ -1601,6 +1747,13 @@ def violations(df: pd.DataFrame, specs: dict, rel: Relation) -> np.ndarray:
         have = df[rel.target].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
         rows = np.array([a is not None and b is not None for a, b in zip(text, have)], dtype=bool)
         return rows & (text != have)
+    if rel.type == "difference":
+        # Broken where the difference leaves its range (beyond the sides' rounding).
+        y, x = _difference_sides(df, specs, rel)
+        tol = _tolerance(y) + _tolerance(x) + 1e-9 * np.abs(y)
+        with np.errstate(all="ignore"):
+            d = y - x
+        return np.isfinite(d) & ((d < float(rel.params["low"]) - tol) | (d > float(rel.params["high"]) + tol))
     if rel.type == "proportion":
         # Broken where the ratio leaves its range by more than the target's rounding, or
         # where the target has a value the source cannot give (the source empty or ≤ 0).
@@ -1696,6 +1849,10 @@ def _compute(rel: Relation, xs: list[np.ndarray]) -> np.ndarray:
             y = np.where(source > 0, source * np.clip(ratio, float(p["low"]), float(p["high"])), np.nan)
             step = float(p.get("step", 0.0))
             return np.round(y / step) * step if step > 0 else y
+        if rel.type == "difference":
+            source, d = xs
+            y = _difference(source + np.clip(d, float(p["low"]), float(p["high"])), np.zeros(len(source)))
+            return np.clip(y, float(p["target_low"]), float(p["target_high"]))
     raise AssertionError(rel.type)
 
 
@@ -1880,15 +2037,29 @@ def _compute_all(
             if rel.type == "schedule":
                 # Rows the model put off the schedule (an empty count) keep its value.
                 xs.append(_payment_counts(decoded, rel, xs, codec))
-            elif rel.type == "proportion":
-                # Rows the model left without a ratio keep its value.
-                name = rel.params["ratio"]
+            elif rel.type in ("proportion", "difference"):
+                # Rows the model left without a ratio or difference keep its value.
+                name = rel.params["ratio" if rel.type == "proportion" else "difference"]
                 xs.append(pd.to_numeric(decoded[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
                           if name in decoded else np.full(len(xs[0]), np.nan))
+            to_num, from_num = codec(rel.target)
+            if rel.type == "difference":
+                codes = rel.params.get("codes") or {}
+                xs[0] = _without_codes(xs[0], codes.get(rel.sources[0]))
+                # In the data the difference is empty where the source has a value exactly when the
+                # target has none (or a code), and where the source is empty the target is too unless
+                # the data have such rows (``alone``): the model's values there go, its codes stay.
+                have = to_num(decoded[rel.target])
+                valued = np.isfinite(_without_codes(have, codes.get(rel.target)))
+                source_empty = np.isnan(to_num(decoded[rel.sources[0]]))
+                drop = valued & ~np.isfinite(xs[1]) & np.isfinite(xs[0])
+                if int(rel.params.get("alone", 1)) == 0:
+                    drop |= valued & source_empty
+                if drop.any():
+                    decoded[rel.target] = from_num(np.where(drop, np.nan, have))
             y = _compute(rel, xs)
             rows = np.isfinite(y)
             if rows.any():
-                to_num, from_num = codec(rel.target)
                 decoded[rel.target] = from_num(np.where(rows, y, to_num(decoded[rel.target])))
         if rel.target in masks:
             decoded[rel.target] = decoded[rel.target].mask(masks[rel.target])
