@@ -1346,7 +1346,7 @@ def _differences(names, specs, numbers, opts, graph, found) -> list[Relation]:
         graph.add(tgt, [src])
         busy.add(tgt)
         params: dict[str, Any] = {"difference": f"{tgt} − {src}", **_difference_params(values[tgt], values[src])}
-        codes = {c: specs[c].sentinels for c in (tgt, src) if specs[c].sentinels}
+        codes = _sentinel_codes(specs, (tgt, src))
         if codes:
             params["codes"] = codes
         rows = int(params.pop("rows"))
@@ -1411,7 +1411,7 @@ def _orders(names, specs, numbers, opts, graph, found) -> list[Relation]:
     for (a, b), (h, total, wrong) in edges.items():
         if any((a, m) in known and (m, b) in known for m in cols if m not in (a, b)):
             continue
-        codes = {c: [float(v) for v in specs[c].sentinels] for c in (a, b) if specs[c].sentinels}
+        codes = _sentinel_codes(specs, (a, b))
         out.append(Relation("order", a, [b], h, params={"codes": codes} if codes else {}, n_rows=total,
                             exceptions=wrong))
     return out
@@ -1611,6 +1611,27 @@ def fit_declared(df: pd.DataFrame, schema: Schema, declared: list[Relation]) -> 
     return out
 
 
+def _learn_missing(p: dict[str, Any], keys: tuple[str, ...], rel: Relation, qualifier: str,
+                   learn: Callable[[], dict[str, Any]]) -> None:
+    """Fill the params among `keys` a declared relation leaves out from `learn()` (which raises SynthkitError when
+    no row has both sides: a one-line error naming them, `qualifier` saying what both must be)."""
+    if all(k in p for k in keys):
+        return
+    try:
+        learned = learn()
+    except SynthkitError:
+        both = f"both {rel.target!r} and {rel.sources[0]!r}" + (f" {qualifier}" if qualifier else "")
+        raise SynthkitError(f"relation {rel.type} of {rel.target!r}: no row has {both}") from None
+    learned.pop("rows", None)
+    for k, v in learned.items():
+        p.setdefault(k, v)
+
+
+def _sentinel_codes(specs: dict, columns) -> dict[str, list[float]]:
+    """The sentinel codes of those of `columns` that have any (an order's or a difference's ``params["codes"]``)."""
+    return {c: [float(v) for v in specs[c].sentinels] for c in columns if specs[c].sentinels}
+
+
 def _row_text(df: pd.DataFrame, cols: list[str], row: int) -> str:
     def plain(v: Any) -> str:
         if isinstance(v, np.generic):
@@ -1657,34 +1678,19 @@ def _fit_one(df: pd.DataFrame, specs, rel: Relation) -> Relation:
         p = {**learned, **p}
     if rel.type == "proportion":
         p.setdefault("ratio", f"{rel.target} ÷ {rel.sources[0]}")
-        if "low" not in p or "high" not in p or "step" not in p:
-            try:
-                learned = _proportion_params(column_numbers(df[rel.target], specs[rel.target]),
-                                             column_numbers(df[rel.sources[0]], specs[rel.sources[0]]))
-            except SynthkitError:
-                raise SynthkitError(f"relation proportion of {rel.target!r}: no row has both {rel.target!r} and "
-                                    f"{rel.sources[0]!r} positive") from None
-            learned.pop("rows")
-            for k, v in learned.items():
-                p.setdefault(k, v)
+        _learn_missing(p, ("low", "high", "step"), rel, "positive", lambda: _proportion_params(
+            column_numbers(df[rel.target], specs[rel.target]), column_numbers(df[rel.sources[0]], specs[rel.sources[0]])))
     if rel.type == "difference":
         for c in (rel.target, rel.sources[0]):
             if specs[c].kind not in NUMBER_KINDS:
                 raise SynthkitError(f"relation difference of {rel.target!r}: {c!r} is not a numeric column "
                                     f"({specs[c].kind.value})")
         p.setdefault("difference", f"{rel.target} − {rel.sources[0]}")
-        codes = {c: specs[c].sentinels for c in (rel.target, rel.sources[0]) if specs[c].sentinels}
+        codes = _sentinel_codes(specs, (rel.target, rel.sources[0]))
         if codes:
             p.setdefault("codes", codes)
-        if any(k not in p for k in ("low", "high", "target_low", "target_high")):
-            try:
-                learned = _difference_params(*_difference_sides(df, specs, rel))
-            except SynthkitError:
-                raise SynthkitError(f"relation difference of {rel.target!r}: no row has both {rel.target!r} and "
-                                    f"{rel.sources[0]!r}") from None
-            learned.pop("rows")
-            for k, v in learned.items():
-                p.setdefault(k, v)
+        _learn_missing(p, ("low", "high", "target_low", "target_high"), rel, "",
+                       lambda: _difference_params(*_difference_sides(df, specs, rel)))
     if rel.type == "threshold" and "threshold" not in p:
         fit = _threshold_fit(column_numbers(df[rel.sources[0]], specs[rel.sources[0]]),
                              column_numbers(df[rel.target], specs[rel.target]))
